@@ -1,0 +1,15 @@
+import type { Pool } from 'pg';
+import type { RayDashboardClient } from '../ray/dashboardClient';
+import type { IngressClient } from '../ray/ingressClient';
+import type { RenderSettings } from '../ray/serveConfig';
+
+/** What activities need from the outside world; the worker builds it once. */
+export interface ActivityDependencies {
+  pool: Pool;
+  dashboard: RayDashboardClient;
+  ingress: IngressClient;
+  clusterId: string;
+  render: RenderSettings;
+  /** Pause between status polls; tests shorten it. */
+  pollIntervalMs: number;
+}

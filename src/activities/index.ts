@@ -1,0 +1,18 @@
+import { applyModelToClusterActivity } from './applyModelToCluster';
+import type { ActivityDependencies } from './dependencies';
+import { waitForRemovalActivity, watchReadinessActivity } from './readiness';
+import { recordModelEventActivity } from './recordModelEvent';
+
+export type { ActivityDependencies } from './dependencies';
+
+/** Every activity of the model workflow, bound to its dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    recordModelEvent: recordModelEventActivity(deps),
+    applyModelToCluster: applyModelToClusterActivity(deps),
+    watchReadiness: watchReadinessActivity(deps),
+    waitForRemoval: waitForRemovalActivity(deps),
+  };
+}
+
+export type ModelActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,104 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { RayRequestError } from '../ray/dashboardClient';
+import { deploymentNameFor } from '../ray/serveConfig';
+import { assessModel, summarizeRayMessage } from '../ray/serveStatus';
+import type { ActivityDependencies } from './dependencies';
+
+export interface ReadinessProgress {
+  readyReplicas: number;
+  targetReplicas: number;
+  /** The check the model is waiting on, in words: Ray's message, "not listed by /v1/models", ... */
+  message: string;
+}
+
+export interface WatchReadinessInput {
+  modelId: string;
+  targetReplicas: number;
+  rolloutMarker: string;
+  /** Workflow-time deadline (epoch ms) after which the rollout has failed. */
+  deadlineMs: number;
+  /** Progress the workflow last recorded; the activity returns as soon as it changes. */
+  lastProgress: ReadinessProgress | null;
+  /** Longest time to watch before reporting back even without a change. */
+  maxWatchMs: number;
+}
+
+export type WatchReadinessResult = { ready: true; progress: ReadinessProgress } | { ready: false; progress: ReadinessProgress };
+
+const sameProgress = (a: ReadinessProgress | null, b: ReadinessProgress) =>
+  a !== null && a.readyReplicas === b.readyReplicas && a.targetReplicas === b.targetReplicas && a.message === b.message;
+
+/**
+ * Watches one model until it is ready (all three checks), its progress changes, or the watch
+ * window ends. Heartbeats carry the progress so the Temporal UI shows what the rollout waits on.
+ * Ray failing the deployment, or the deadline passing, fails the rollout for good.
+ */
+export function watchReadinessActivity(deps: ActivityDependencies) {
+  return async function watchReadiness(input: WatchReadinessInput): Promise<WatchReadinessResult> {
+    const context = Context.current();
+    const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
+    const watchUntil = Date.now() + input.maxWatchMs;
+    for (;;) {
+      const progress = await checkOnce(deps, input, deploymentName);
+      if (progress === 'ready') return { ready: true, progress: { readyReplicas: input.targetReplicas, targetReplicas: input.targetReplicas, message: 'ready' } };
+      context.heartbeat(progress);
+      if (Date.now() >= input.deadlineMs) {
+        throw ApplicationFailure.nonRetryable(
+          `not ready within the readiness deadline: ${progress.message} (replicas ready ${progress.readyReplicas}/${progress.targetReplicas})`,
+          'ReadinessDeadlineExceeded',
+          { progress },
+        );
+      }
+      if (!sameProgress(input.lastProgress, progress) || Date.now() >= watchUntil) return { ready: false, progress };
+      await context.sleep(deps.pollIntervalMs);
+    }
+  };
+}
+
+async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput, deploymentName: string): Promise<ReadinessProgress | 'ready'> {
+  let details;
+  try {
+    details = await deps.dashboard.getServeDetails();
+  } catch (err) {
+    if (err instanceof RayRequestError) return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: err.message };
+    throw err;
+  }
+  const assessment = assessModel(details, deps.render.appName, deploymentName, input.targetReplicas, input.rolloutMarker);
+  switch (assessment.phase) {
+    case 'failed':
+      throw ApplicationFailure.nonRetryable(summarizeRayMessage(assessment.message), 'RayDeploymentFailed', { ray_message: assessment.message });
+    case 'absent':
+      return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: assessment.message };
+    case 'progressing':
+      return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: assessment.message };
+    case 'healthy': {
+      const listed = await deps.ingress.listsModel(input.modelId);
+      if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };
+      const chat = await deps.ingress.answersChat(input.modelId);
+      if (!chat.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: chat.detail };
+      return 'ready';
+    }
+  }
+}
+
+/** Waits until the model's deployment is gone from the cluster, so its GPUs are free again. */
+export function waitForRemovalActivity(deps: ActivityDependencies) {
+  return async function waitForRemoval(input: { modelId: string }): Promise<void> {
+    const context = Context.current();
+    const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
+    for (;;) {
+      let message: string;
+      try {
+        const details = await deps.dashboard.getServeDetails();
+        const app = details.applications[deps.render.appName];
+        if (!app?.deployments[deploymentName]) return;
+        message = `deployment ${deploymentName} is ${app.deployments[deploymentName]?.status}`;
+      } catch (err) {
+        if (!(err instanceof RayRequestError)) throw err;
+        message = err.message;
+      }
+      context.heartbeat({ message });
+      await context.sleep(deps.pollIntervalMs);
+    }
+  };
+}

@@ -1,0 +1,10 @@
+import { recordEvent } from '../db/models';
+import type { ModelEvent } from '../workflows/modelEntity';
+import type { ActivityDependencies } from './dependencies';
+
+/** Writes one lifecycle event and the model row it implies; idempotent under retries. */
+export function recordModelEventActivity(deps: ActivityDependencies) {
+  return async function recordModelEvent(event: ModelEvent): Promise<void> {
+    await recordEvent(deps.pool, event, event.projection);
+  };
+}

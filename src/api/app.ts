@@ -1,0 +1,64 @@
+import express, { NextFunction, Request, Response } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/config';
+import { ApiError } from '../domain/apiError';
+import { RayDashboardClient } from '../ray/dashboardClient';
+import { authenticate, requireAdmin } from './auth';
+import { errorHandler } from './errorHandler';
+import { ModelCommands } from './modelCommands';
+import { adminRoutes } from './routes/admin';
+import { modelRoutes } from './routes/models';
+import { ServeStatusCache } from './serveStatusCache';
+import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
+
+export interface ApiDependencies {
+  config: AppConfig;
+  pool: Pool;
+  temporal: Client;
+  adminToken: string;
+}
+
+export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
+  const app = express();
+  app.disable('x-powered-by');
+  const dashboard = new RayDashboardClient(config.serving.ray_dashboard_url, 3_000);
+  const serveStatus = new ServeStatusCache(dashboard);
+  const commands = new ModelCommands(pool, temporal, config);
+
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json'] }));
+  app.use(express.text({ limit: BODY_LIMIT_BYTES, type: YAML_TYPES }));
+
+  app.get('/healthz', async (_req, res) => {
+    const checks = await Promise.allSettled([pool.query('SELECT 1'), temporal.connection.workflowService.getSystemInfo({})]);
+    const [db, tmp] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : `unavailable: ${(c.reason as Error).message}`));
+    const healthy = db === 'ok' && tmp === 'ok';
+    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', postgres: db, temporal: tmp });
+  });
+
+  const auth = authenticate(pool, adminToken);
+  app.use('/api/v2/serve', auth, modelRoutes({ pool, commands, config, serveStatus }));
+  app.get('/api/v2/serve/status', auth, requireAdmin, async (_req, res) => {
+    const details = await serveStatus.get();
+    if (details instanceof Error) throw new ApiError(503, 'ray_unavailable', `Ray dashboard not reachable: ${details.message}`);
+    res.json({
+      applications: Object.fromEntries(
+        Object.values(details.applications).map((app) => [
+          app.name,
+          {
+            status: app.status,
+            message: app.message,
+            deployments: Object.fromEntries(
+              Object.values(app.deployments).map((d) => [d.name, { status: d.status, message: d.message, replicas: d.replicas.map((r) => r.state) }]),
+            ),
+          },
+        ]),
+      ),
+    });
+  });
+  app.use('/api/v2', auth, adminRoutes({ pool, serveStatus, appName: config.serving.app_name }));
+
+  app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler);
+  return app;
+}

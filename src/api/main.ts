@@ -1,0 +1,29 @@
+import { loadConfig } from '../config/config';
+import { createPool } from '../db/pool';
+import { ensureUser } from '../db/users';
+import { logger } from '../observability/logger';
+import { connectTemporalClient } from '../temporal/client';
+import { ADMIN_USER_ID } from './auth';
+import { createApp } from './app';
+
+async function main() {
+  const config = loadConfig();
+  const adminToken = process.env.ARGUS_ADMIN_TOKEN;
+  if (!adminToken || adminToken.length < 16) throw new Error('ARGUS_ADMIN_TOKEN must be set to a secret of at least 16 characters');
+  const pool = createPool(config.database.url);
+  await ensureUser(pool, ADMIN_USER_ID, true);
+  const temporal = await connectTemporalClient(config);
+  const server = createApp({ config, pool, temporal, adminToken }).listen(config.api.port, () => {
+    logger.info({ port: config.api.port }, 'API listening');
+  });
+  const stop = () => {
+    server.close(() => void Promise.all([pool.end(), temporal.connection.close()]).then(() => process.exit(0)));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: Error) => {
+  logger.fatal(err.message);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/config';
+import { deleteUnstartedModel, findLiveModelBySuffix, insertModel, ModelRow } from '../db/models';
+import { ApiError, conflict } from '../domain/apiError';
+import { modelIdPrefix, newModelKey, publicModelId } from '../domain/naming';
+import type { ServingSpec } from '../domain/servingSpec';
+import { deleteUpdate, deployUpdate, RequestAck, scaleUpdate } from '../workflows/messages';
+import type { modelWorkflow, ModelWorkflowInput } from '../workflows/modelWorkflow';
+import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../workflows/searchAttributes';
+
+const unavailable = (what: string, err: unknown) =>
+  new ApiError(503, 'temporarily_unavailable', `${what} is temporarily unavailable; retry shortly (${(err as Error).message})`);
+
+/** Turns a workflow's refusal into 409 and an unreachable Temporal into 503. */
+function translate(err: unknown, modelKey: string): never {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'RequestRefused') {
+    throw conflict('model_busy', err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) throw conflict('model_finished', `model ${modelKey} is no longer managed (it was deleted)`);
+  if (err instanceof ApiError) throw err;
+  throw unavailable('the workflow service', err);
+}
+
+/** Sends user requests to model workflows and returns what the workflow acknowledged. */
+export class ModelCommands {
+  constructor(
+    private readonly pool: Pool,
+    private readonly temporal: Client,
+    private readonly config: AppConfig,
+  ) {}
+
+  private startOperation(row: Pick<ModelRow, 'modelKey' | 'userId' | 'prefix' | 'suffix'>, spec: ServingSpec) {
+    const modelId = publicModelId(row.prefix, row.suffix);
+    const input: ModelWorkflowInput = {
+      modelKey: row.modelKey,
+      modelId,
+      userId: row.userId,
+      initialSpec: spec,
+      defaultReadinessTimeoutS: this.config.serving.readiness_timeout_s,
+    };
+    return new WithStartWorkflowOperation<typeof modelWorkflow>('modelWorkflow', {
+      workflowId: workflowIdFor(row.modelKey),
+      taskQueue: this.config.temporal.task_queue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `Model ${modelId} of ${row.userId}`,
+      staticDetails: `model_key: ${row.modelKey}`,
+      typedSearchAttributes: [
+        { key: USER_ID, value: row.userId },
+        { key: MODEL_ID, value: modelId },
+        { key: MODEL_STATE, value: 'QUEUED' },
+      ],
+    });
+  }
+
+  /**
+   * POST: creates the model, or upserts the user's model with that suffix. Update-with-start
+   * makes "start the workflow if needed and hand it the spec" one idempotent call.
+   */
+  async deploy(userId: string, spec: ServingSpec): Promise<RequestAck> {
+    let row: ModelRow | null = await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix).catch((err) => {
+      throw unavailable('the database', err);
+    });
+    let created = false;
+    if (!row) {
+      const now = new Date();
+      const fresh = { modelKey: newModelKey(userId, now), userId, suffix: spec.model_id_suffix, prefix: modelIdPrefix(userId, now), spec, createdAt: now };
+      created = await insertModel(this.pool, fresh);
+      row = created ? { ...fresh, state: 'QUEUED', revision: 0, errorSummary: null, updatedAt: now, deletedAt: null } : await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix);
+      if (!row) throw conflict('suffix_conflict', `model_id ${spec.model_id_suffix} is being created by another request; retry`);
+    }
+    if (row.state === 'DELETING') throw conflict('model_busy', `model ${row.modelKey} (${spec.model_id_suffix}) is being deleted; POST again once it is DELETED`);
+    try {
+      return await this.temporal.workflow.executeUpdateWithStart(deployUpdate, { args: [spec], startWorkflowOperation: this.startOperation(row, spec) });
+    } catch (err) {
+      if (created) await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
+      translate(err, row.modelKey);
+    }
+  }
+
+  async scale(modelKey: string, numReplicas: number): Promise<RequestAck> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] });
+    } catch (err) {
+      translate(err, modelKey);
+    }
+  }
+
+  async delete(modelKey: string): Promise<RequestAck> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deleteUpdate);
+    } catch (err) {
+      translate(err, modelKey);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { ModelRow } from '../db/models';
+import { publicModelId } from '../domain/naming';
+
+/** ISO-8601 UTC without milliseconds, as in the contract's examples. */
+export const isoUtc = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The ServingModel of contract section 1.2, built from a model row. */
+export function toServingModel(row: ModelRow, openaiBaseUrl: string) {
+  const modelId = publicModelId(row.prefix, row.suffix);
+  return {
+    model_key: row.modelKey,
+    user_id: row.userId,
+    model_id: modelId,
+    model_id_suffix: row.suffix,
+    model_id_prefix: row.prefix,
+    model_source: row.spec.model_source,
+    num_replicas: row.spec.num_replicas,
+    gpus_per_replica: row.spec.gpus_per_replica,
+    total_gpus: row.spec.num_replicas * row.spec.gpus_per_replica,
+    state: row.state,
+    endpoint: { openai_base_url: openaiBaseUrl, model: modelId },
+    error_summary: row.errorSummary,
+    created_at: isoUtc(row.createdAt),
+    updated_at: isoUtc(row.updatedAt),
+  };
+}
+
+export type ServingModel = ReturnType<typeof toServingModel>;

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+/** Repository root: config paths that are relative are taken from here. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..'); // src/config or dist/config
+
+const configSchema = z
+  .object({
+    api: z.object({ port: z.coerce.number().int().min(1).max(65535) }).strict(),
+    database: z.object({ url: z.string().url() }).strict(),
+    temporal: z
+      .object({
+        address: z.string().min(1),
+        namespace: z.string().min(1),
+        task_queue: z.string().min(1),
+      })
+      .strict(),
+    serving: z
+      .object({
+        cluster_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
+        app_name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        ray_dashboard_url: z.string().url(),
+        openai_base_url: z.string().url(),
+        ingress_url: z.string().url(),
+        storage_root: z.string().min(1),
+        readiness_timeout_s: z.coerce.number().int().min(10).max(24 * 3600),
+        llm: z
+          .object({
+            accelerator_type: z.string().min(1).nullable(),
+            server_cls: z
+              .string()
+              .regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:ClassName"')
+              .nullable(),
+          })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+/** Environment variables that override single keys of the file (documented in config/dev.yaml). */
+const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
+  ['API_PORT', ['api', 'port']],
+  ['ARGUS_DATABASE_URL', ['database', 'url']],
+  ['TEMPORAL_ADDRESS', ['temporal', 'address']],
+  ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
+  ['ARGUS_TASK_QUEUE', ['temporal', 'task_queue']],
+  ['ARGUS_CLUSTER_ID', ['serving', 'cluster_id']],
+  ['ARGUS_SERVE_APP_NAME', ['serving', 'app_name']],
+  ['RAY_DASHBOARD_URL', ['serving', 'ray_dashboard_url']],
+  ['ARGUS_OPENAI_BASE_URL', ['serving', 'openai_base_url']],
+  ['ARGUS_INGRESS_URL', ['serving', 'ingress_url']],
+  ['ARGUS_STORAGE_ROOT', ['serving', 'storage_root']],
+  ['ARGUS_READINESS_TIMEOUT_S', ['serving', 'readiness_timeout_s']],
+  ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
+  ['ARGUS_LLM_SERVER_CLS', ['serving', 'llm', 'server_cls']],
+];
+
+export class ConfigError extends Error {}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+/**
+ * Loads the YAML file (ARGUS_CONFIG or config/dev.yaml), applies environment overrides and
+ * validates the result. An empty override of a nullable key sets it to null.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const file = env.ARGUS_CONFIG ?? path.join(REPO_ROOT, 'config', 'dev.yaml');
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError(`configuration file ${file} is not a YAML mapping`);
+  const merged = raw as Record<string, unknown>;
+  for (const [name, keys] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined) setPath(merged, keys, value === '' ? null : value);
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration (${file} plus environment overrides):\n${problems.join('\n')}`);
+  }
+  const config = parsed.data;
+  config.serving.storage_root = path.resolve(REPO_ROOT, config.serving.storage_root);
+  return config;
+}

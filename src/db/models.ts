@@ -1,0 +1,145 @@
+import type { Pool, PoolClient } from 'pg';
+import type { EventType, ModelState } from '../domain/lifecycle';
+import type { ServingSpec } from '../domain/servingSpec';
+
+export interface ModelRow {
+  modelKey: string;
+  userId: string;
+  suffix: string;
+  prefix: string;
+  state: ModelState;
+  revision: number;
+  spec: ServingSpec;
+  errorSummary: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface EventRow {
+  seq: number;
+  eventType: EventType;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+interface DbModelRow {
+  model_key: string;
+  user_id: string;
+  model_id_suffix: string;
+  model_id_prefix: string;
+  state: ModelState;
+  revision: number;
+  spec: ServingSpec;
+  error_summary: string | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+const toModel = (r: DbModelRow): ModelRow => ({
+  modelKey: r.model_key,
+  userId: r.user_id,
+  suffix: r.model_id_suffix,
+  prefix: r.model_id_prefix,
+  state: r.state,
+  revision: r.revision,
+  spec: r.spec,
+  errorSummary: r.error_summary,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  deletedAt: r.deleted_at,
+});
+
+type Queryable = Pool | PoolClient;
+
+export async function findLiveModelBySuffix(db: Queryable, userId: string, suffix: string): Promise<ModelRow | null> {
+  const result = await db.query<DbModelRow>(
+    'SELECT * FROM models WHERE user_id = $1 AND model_id_suffix = $2 AND deleted_at IS NULL',
+    [userId, suffix],
+  );
+  return result.rows[0] ? toModel(result.rows[0]) : null;
+}
+
+/** Creates the row for a new model; false when the suffix was taken meanwhile. */
+export async function insertModel(
+  db: Queryable,
+  row: { modelKey: string; userId: string; suffix: string; prefix: string; spec: ServingSpec; createdAt: Date },
+): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO models (model_key, user_id, model_id_suffix, model_id_prefix, state, revision, spec, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'QUEUED', 0, $5, $6, $6)
+     ON CONFLICT DO NOTHING`,
+    [row.modelKey, row.userId, row.suffix, row.prefix, JSON.stringify(row.spec), row.createdAt],
+  );
+  return result.rowCount === 1;
+}
+
+/** Removes a row whose workflow could not be started, so the suffix is not left dangling. */
+export async function deleteUnstartedModel(db: Queryable, modelKey: string): Promise<void> {
+  await db.query('DELETE FROM models WHERE model_key = $1 AND last_event_seq = 0', [modelKey]);
+}
+
+export async function getModel(db: Queryable, modelKey: string): Promise<ModelRow | null> {
+  const result = await db.query<DbModelRow>('SELECT * FROM models WHERE model_key = $1', [modelKey]);
+  return result.rows[0] ? toModel(result.rows[0]) : null;
+}
+
+/** A user's models that are not deleted, oldest first. */
+export async function listModels(db: Queryable, userId: string): Promise<ModelRow[]> {
+  const result = await db.query<DbModelRow>(
+    'SELECT * FROM models WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, model_key',
+    [userId],
+  );
+  return result.rows.map(toModel);
+}
+
+export async function listEvents(db: Queryable, modelKey: string): Promise<EventRow[]> {
+  const result = await db.query<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: Date }>(
+    'SELECT seq, event_type, payload, created_at FROM model_events WHERE model_key = $1 ORDER BY seq',
+    [modelKey],
+  );
+  return result.rows.map((r) => ({ seq: r.seq, eventType: r.event_type, payload: r.payload, createdAt: r.created_at }));
+}
+
+/** The part of a model's state the workflow owns; written with every event. */
+export interface ModelProjection {
+  state: ModelState;
+  revision: number;
+  spec: ServingSpec;
+  errorSummary: string | null;
+}
+
+/**
+ * Records one event and moves the model's row to the projection that came with it, in one
+ * transaction. `seq` comes from the workflow, so a retried call inserts nothing twice, and a
+ * late retry of an older event never moves the row backwards.
+ */
+export async function recordEvent(
+  pool: Pool,
+  event: { modelKey: string; seq: number; eventType: EventType; payload: Record<string, unknown> },
+  projection: ModelProjection,
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO model_events (model_key, seq, event_type, payload) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (model_key, seq) DO NOTHING`,
+      [event.modelKey, event.seq, event.eventType, JSON.stringify(event.payload)],
+    );
+    await client.query(
+      `UPDATE models
+          SET state = $3, revision = $4, spec = $5, error_summary = $6, last_event_seq = $2, updated_at = now(),
+              deleted_at = CASE WHEN $3 = 'DELETED' THEN now() ELSE deleted_at END
+        WHERE model_key = $1 AND last_event_seq < $2`,
+      [event.modelKey, event.seq, projection.state, projection.revision, JSON.stringify(projection.spec), projection.errorSummary],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,55 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+
+export interface User {
+  userId: string;
+  isAdmin: boolean;
+}
+
+/** Tokens carry 256 random bits; at that entropy a plain SHA-256 is the right stored form. */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function newToken(): string {
+  return `argus_${randomBytes(32).toString('base64url')}`;
+}
+
+export async function ensureUser(pool: Pool, userId: string, isAdmin = false): Promise<{ created: boolean }> {
+  const result = await pool.query(
+    'INSERT INTO users (user_id, is_admin) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING',
+    [userId, isAdmin],
+  );
+  return { created: result.rowCount === 1 };
+}
+
+export async function userExists(pool: Pool, userId: string): Promise<boolean> {
+  const result = await pool.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
+  return result.rowCount === 1;
+}
+
+/** Issues a token; the secret is returned once and only its hash is kept. */
+export async function issueToken(pool: Pool, userId: string): Promise<{ tokenId: string; token: string }> {
+  const token = newToken();
+  const tokenId = `tok_${randomUUID()}`;
+  await pool.query('INSERT INTO api_tokens (token_id, user_id, token_hash) VALUES ($1, $2, $3)', [tokenId, userId, hashToken(token)]);
+  return { tokenId, token };
+}
+
+export async function revokeToken(pool: Pool, userId: string, tokenId: string): Promise<boolean> {
+  const result = await pool.query(
+    'UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1 AND user_id = $2 AND revoked_at IS NULL',
+    [tokenId, userId],
+  );
+  return result.rowCount === 1;
+}
+
+export async function findUserByToken(pool: Pool, token: string): Promise<User | null> {
+  const result = await pool.query<{ user_id: string; is_admin: boolean }>(
+    `SELECT u.user_id, u.is_admin FROM api_tokens t JOIN users u USING (user_id)
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
+    [hashToken(token)],
+  );
+  const row = result.rows[0];
+  return row ? { userId: row.user_id, isAdmin: row.is_admin } : null;
+}

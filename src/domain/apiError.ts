@@ -1,0 +1,23 @@
+/**
+ * An error the API answers with: a status, a stable machine-readable code and a message that
+ * names the field or rule, so a person (or a script) can act on it.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
+  new ApiError(400, code, message, details);
+export const forbidden = (code: string, message: string) => new ApiError(403, code, message);
+export const notFound = (message: string) => new ApiError(404, 'not_found', message);
+export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+export const unprocessable = (code: string, message: string, details?: Record<string, unknown>) =>
+  new ApiError(422, code, message, details);

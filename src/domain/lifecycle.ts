@@ -1,0 +1,30 @@
+/**
+ * The model lifecycle: states a model moves through and the events that record each step.
+ * Pure data, imported by workflows as well as the API.
+ *
+ *   QUEUED -> DEPLOYING -> RUNNING          (a change to a RUNNING model goes QUEUED again)
+ *                     \-> FAILED            (first deploy failed; removed from the cluster)
+ *   any    -> DELETING -> DELETED
+ */
+export const MODEL_STATES = ['QUEUED', 'DEPLOYING', 'RUNNING', 'FAILED', 'DELETING', 'DELETED'] as const;
+export type ModelState = (typeof MODEL_STATES)[number];
+
+export const EVENT_TYPES = [
+  'DEPLOY_REQUESTED', // a spec was accepted (create, upsert or retry)
+  'SCALE_REQUESTED', // num_replicas changed by PATCH
+  'DELETE_REQUESTED',
+  'APPLY_STARTED', // the desired cluster config is being written to Ray
+  'APPLY_SUCCEEDED', // Ray accepted the config
+  'READINESS_PROGRESS', // replicas ready x/y, last Ray message (recorded when it changes)
+  'RUNNING', // all three readiness checks passed
+  'DEPLOY_SUPERSEDED', // a newer request arrived while a rollout waited; the newer one goes next
+  'DEPLOY_FAILED', // a rollout failed; payload carries Ray's whole message
+  'ROLLBACK_STARTED', // restoring the last good revision
+  'ROLLED_BACK', // the last good revision serves again
+  'REMOVED_FROM_CLUSTER', // a failed first deploy was taken off the cluster, GPUs freed
+  'DELETED',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** States from which nothing more happens without a new request. */
+export const SETTLED_STATES: ReadonlySet<ModelState> = new Set(['RUNNING', 'FAILED', 'DELETED']);

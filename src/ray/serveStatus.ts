@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * Shapes of `GET /api/serve/applications/` as recorded from Ray 2.58; unknown keys pass
+ * through so newer Ray versions do not break parsing.
+ */
+export const APP_STATUSES = ['NOT_STARTED', 'DEPLOYING', 'DEPLOY_FAILED', 'RUNNING', 'UNHEALTHY', 'DELETING'] as const;
+export const DEPLOYMENT_STATUSES = ['UPDATING', 'HEALTHY', 'UNHEALTHY', 'DEPLOY_FAILED', 'UPSCALING', 'DOWNSCALING'] as const;
+
+const replicaSchema = z.looseObject({ replica_id: z.string(), state: z.string() });
+
+const deploymentSchema = z.looseObject({
+  name: z.string(),
+  status: z.string(),
+  status_trigger: z.string().optional(),
+  message: z.string().default(''),
+  target_num_replicas: z.number().optional(),
+  replicas: z.array(replicaSchema).default([]),
+  deployment_config: z.record(z.string(), z.unknown()).optional(),
+});
+
+const applicationSchema = z.looseObject({
+  name: z.string(),
+  status: z.string(),
+  message: z.string().default(''),
+  deployed_app_config: z.looseObject({ name: z.string(), import_path: z.string() }).nullable().optional(),
+  deployments: z.record(z.string(), deploymentSchema).default({}),
+});
+
+export const serveDetailsSchema = z.looseObject({
+  applications: z.record(z.string(), applicationSchema).default({}),
+});
+
+export type ServeDetails = z.infer<typeof serveDetailsSchema>;
+export type ServeApplicationStatus = z.infer<typeof applicationSchema>;
+
+/** How one model stands on the cluster, from the controller's point of view. */
+export type ModelAssessment =
+  | { phase: 'absent'; message: string }
+  | { phase: 'progressing'; readyReplicas: number; targetReplicas: number; message: string }
+  | { phase: 'healthy'; readyReplicas: number; targetReplicas: number }
+  | { phase: 'failed'; message: string };
+
+const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+
+/**
+ * The line a person can act on: the last `SomethingError: ...` of a traceback (the root cause),
+ * else the first non-empty line.
+ */
+export function summarizeRayMessage(message: string): string {
+  const lines = stripAnsi(message)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errorLines = lines.filter((l) => /^[\w.]*(Error|Exception)\b[^:]*: /.test(l) && !/^RuntimeError: Traceback/.test(l));
+  const chosen = errorLines[errorLines.length - 1] ?? lines[0] ?? 'no message from Ray';
+  return chosen.length > 300 ? `${chosen.slice(0, 297)}...` : chosen;
+}
+
+/** The ARGUS_MODEL_REVISION a deployment runs with, as Ray reports it in its actor options. */
+function runningMarker(deployment: z.infer<typeof deploymentSchema>): string | undefined {
+  const options = (deployment.deployment_config as { ray_actor_options?: { runtime_env?: { env_vars?: Record<string, string> } } } | undefined)
+    ?.ray_actor_options;
+  return options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
+}
+
+/**
+ * Where a model stands. `expectedMarker` guards against reading the previous revision's
+ * HEALTHY status in the moment before Ray's controller picks up a new config.
+ */
+export function assessModel(
+  details: ServeDetails,
+  appName: string,
+  deploymentName: string,
+  targetReplicas: number,
+  expectedMarker?: string,
+): ModelAssessment {
+  const app = details.applications[appName];
+  if (!app) return { phase: 'absent', message: `application ${appName} is not on the cluster` };
+  const deployment = app.deployments[deploymentName];
+  if (!deployment) {
+    if (app.status === 'DEPLOY_FAILED') return { phase: 'failed', message: app.message };
+    return { phase: 'absent', message: app.message || `deployment ${deploymentName} not created yet (app ${app.status})` };
+  }
+  const marker = runningMarker(deployment);
+  if (expectedMarker !== undefined && marker !== undefined && marker !== expectedMarker) {
+    return { phase: 'progressing', readyReplicas: 0, targetReplicas, message: 'waiting for Ray to pick up the new configuration' };
+  }
+  if (deployment.status === 'DEPLOY_FAILED') return { phase: 'failed', message: deployment.message || app.message };
+  const readyReplicas = deployment.replicas.filter((r) => r.state === 'RUNNING').length;
+  if (deployment.status === 'HEALTHY' && readyReplicas >= targetReplicas && (deployment.target_num_replicas ?? targetReplicas) === targetReplicas) {
+    return { phase: 'healthy', readyReplicas, targetReplicas };
+  }
+  const states = deployment.replicas.map((r) => r.state).join(', ');
+  const message =
+    stripAnsi(deployment.message).split('\n')[0] ||
+    `deployment ${deployment.status}${states ? ` (replicas: ${states})` : ''}`;
+  return { phase: 'progressing', readyReplicas, targetReplicas, message };
+}

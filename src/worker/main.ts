@@ -1,0 +1,20 @@
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config/config';
+import { createPool } from '../db/pool';
+import { logger } from '../observability/logger';
+import { createWorker } from './createWorker';
+
+async function main() {
+  const config = loadConfig();
+  const pool = createPool(config.database.url);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker(config, pool, connection);
+  logger.info({ taskQueue: config.temporal.task_queue }, 'worker running');
+  await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
+  await Promise.all([pool.end(), connection.close()]);
+}
+
+main().catch((err: Error) => {
+  logger.fatal(err.message);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { modelWorkflow } from './modelWorkflow';

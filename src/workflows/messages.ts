@@ -1,0 +1,38 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ModelState } from '../domain/lifecycle';
+import type { ServingSpec } from '../domain/servingSpec';
+
+/**
+ * Why updates and not signals: the API must answer 202 only for a request the workflow has
+ * really taken, and must answer 409 when the workflow refuses one (a model being deleted).
+ * An update is acknowledged by the workflow itself, after its validator ran and the request's
+ * event was recorded; a signal is acknowledged by the server before the workflow sees it.
+ * The first deploy uses update-with-start, so creating the workflow and handing it the spec
+ * is one atomic, idempotent call.
+ */
+export interface RequestAck {
+  model_key: string;
+  state: ModelState;
+  revision: number;
+  /** False when the request changed nothing (an identical re-POST), so no rollout starts. */
+  changed: boolean;
+}
+
+export const deployUpdate = defineUpdate<RequestAck, [ServingSpec]>('deploy');
+export const scaleUpdate = defineUpdate<RequestAck, [{ num_replicas: number }]>('scale');
+export const deleteUpdate = defineUpdate<RequestAck, []>('delete');
+
+export interface ModelView {
+  model_key: string;
+  model_id: string;
+  state: ModelState;
+  revision: number;
+  spec: ServingSpec;
+  error_summary: string | null;
+  /** Revision serving traffic, if any. */
+  serving_revision: number | null;
+  /** What the current phase is waiting on, e.g. "replicas ready 1/2". */
+  details: string;
+}
+
+export const modelQuery = defineQuery<ModelView>('model');

@@ -1,0 +1,200 @@
+import type { EventType, ModelState } from '../domain/lifecycle';
+import type { ServingSpec } from '../domain/servingSpec';
+import type { ModelView, RequestAck } from './messages';
+
+/** A spec at a revision: what a rollout applies and what a rollback restores. */
+export interface Revision {
+  revision: number;
+  spec: ServingSpec;
+  kind: 'deploy' | 'scale';
+}
+
+export interface ModelEvent {
+  modelKey: string;
+  seq: number;
+  eventType: EventType;
+  payload: Record<string, unknown>;
+  projection: { state: ModelState; revision: number; spec: ServingSpec; errorSummary: string | null };
+}
+
+/** Everything the workflow must carry across continue-as-new. */
+export interface ModelSnapshot {
+  modelKey: string;
+  modelId: string;
+  userId: string;
+  seq: number;
+  state: ModelState;
+  latest: Revision;
+  /** Latest revision already taken by a rollout (applied or superseded). */
+  handledRevision: number;
+  lastGood: Revision | null;
+  errorSummary: string | null;
+  deleteRequested: boolean;
+}
+
+export class RequestRefused extends Error {}
+
+const sameSpec = (a: ServingSpec, b: ServingSpec): boolean => {
+  const canonical = (s: ServingSpec) =>
+    JSON.stringify({ ...s, engine_kwargs: Object.fromEntries(Object.entries(s.engine_kwargs).sort(([x], [y]) => (x < y ? -1 : 1))) });
+  return canonical(a) === canonical(b);
+};
+
+/**
+ * The state of one model as its workflow sees it. Message handlers call the accept* methods,
+ * the main loop calls the rollout methods; nothing here does I/O, so it is easy to test and
+ * deterministic by construction.
+ */
+export class ModelEntity {
+  private s: ModelSnapshot;
+  private details = '';
+
+  constructor(snapshot: ModelSnapshot) {
+    this.s = { ...snapshot };
+  }
+
+  static first(modelKey: string, modelId: string, userId: string, spec: ServingSpec): ModelEntity {
+    return new ModelEntity({
+      modelKey,
+      modelId,
+      userId,
+      seq: 0,
+      state: 'QUEUED',
+      latest: { revision: 0, spec, kind: 'deploy' },
+      handledRevision: 0,
+      lastGood: null,
+      errorSummary: null,
+      deleteRequested: false,
+    });
+  }
+
+  get modelKey(): string {
+    return this.s.modelKey;
+  }
+  get modelId(): string {
+    return this.s.modelId;
+  }
+  get state(): ModelState {
+    return this.s.state;
+  }
+  get lastGood(): Revision | null {
+    return this.s.lastGood;
+  }
+  get deleteRequested(): boolean {
+    return this.s.deleteRequested;
+  }
+
+  snapshot(): ModelSnapshot {
+    return { ...this.s };
+  }
+
+  view(): ModelView {
+    return {
+      model_key: this.s.modelKey,
+      model_id: this.s.modelId,
+      state: this.s.state,
+      revision: this.s.latest.revision,
+      spec: this.shownSpec(),
+      error_summary: this.s.errorSummary,
+      serving_revision: this.s.state === 'RUNNING' ? (this.s.lastGood?.revision ?? null) : null,
+      details: this.details,
+    };
+  }
+
+  /** A rolled-back model shows the spec that serves, not the one that failed. */
+  private shownSpec(): ServingSpec {
+    return this.s.state === 'RUNNING' && this.s.lastGood ? this.s.lastGood.spec : this.s.latest.spec;
+  }
+
+  // ---- requests (called by message handlers) ----
+
+  assertAcceptsChanges(): void {
+    if (this.s.deleteRequested) throw new RequestRefused(`model ${this.s.modelKey} is being deleted; wait until it is DELETED`);
+  }
+
+  private ack(changed: boolean): RequestAck {
+    return { model_key: this.s.modelKey, state: this.s.state, revision: this.s.latest.revision, changed };
+  }
+
+  /**
+   * A new spec. Identical to what is queued or serving: nothing to do (unless the model FAILED,
+   * where re-sending the spec is how a user retries). Otherwise it becomes the latest revision
+   * and supersedes any older one still waiting.
+   */
+  acceptDeploy(spec: ServingSpec): { ack: RequestAck; event: ModelEvent | null } {
+    this.assertAcceptsChanges();
+    const isFirst = this.s.seq === 0;
+    if (!isFirst && this.s.state !== 'FAILED' && sameSpec(spec, this.s.latest.spec)) return { ack: this.ack(false), event: null };
+    const revision = isFirst ? 1 : this.s.latest.revision + 1;
+    this.s.latest = { revision, spec, kind: 'deploy' };
+    this.s.state = 'QUEUED';
+    const event = this.event('DEPLOY_REQUESTED', { revision, spec });
+    return { ack: this.ack(true), event };
+  }
+
+  acceptScale(numReplicas: number): { ack: RequestAck; event: ModelEvent | null } {
+    this.assertAcceptsChanges();
+    const base = this.s.latest.spec;
+    if (numReplicas === base.num_replicas && this.s.state !== 'FAILED') return { ack: this.ack(false), event: null };
+    const revision = this.s.latest.revision + 1;
+    this.s.latest = { revision, spec: { ...base, num_replicas: numReplicas }, kind: 'scale' };
+    this.s.state = 'QUEUED';
+    const event = this.event('SCALE_REQUESTED', { revision, from_replicas: base.num_replicas, num_replicas: numReplicas });
+    return { ack: this.ack(true), event };
+  }
+
+  /** Delete supersedes everything pending; a second delete is acknowledged without a new event. */
+  acceptDelete(): { ack: RequestAck; event: ModelEvent | null } {
+    if (this.s.deleteRequested) return { ack: this.ack(false), event: null };
+    this.s.deleteRequested = true;
+    this.s.state = 'DELETING';
+    return { ack: this.ack(true), event: this.event('DELETE_REQUESTED', {}) };
+  }
+
+  // ---- the main loop's view ----
+
+  hasPendingRollout(): boolean {
+    return !this.s.deleteRequested && this.s.latest.revision > this.s.handledRevision;
+  }
+
+  /** True once something newer than `revision` (or a delete) is waiting. */
+  isSuperseded(revision: number): boolean {
+    return this.s.deleteRequested || this.s.latest.revision > revision;
+  }
+
+  takeRollout(): Revision {
+    this.s.handledRevision = this.s.latest.revision;
+    return this.s.latest;
+  }
+
+  setDetails(details: string): void {
+    this.details = details;
+  }
+
+  transition(state: ModelState, errorSummary: string | null = this.s.errorSummary): void {
+    if (this.s.deleteRequested && state !== 'DELETING' && state !== 'DELETED') return; // delete wins
+    this.s.state = state;
+    this.s.errorSummary = errorSummary;
+  }
+
+  markRunning(revision: Revision, errorSummary: string | null = null): void {
+    this.s.lastGood = revision;
+    this.transition('RUNNING', errorSummary);
+  }
+
+  markRemoved(): void {
+    this.s.lastGood = null;
+  }
+
+  /** Assigns the next sequence number and snapshots the row the API will show after it. */
+  event(eventType: EventType, payload: Record<string, unknown>): ModelEvent {
+    this.s.seq += 1;
+    return {
+      modelKey: this.s.modelKey,
+      seq: this.s.seq,
+      eventType,
+      payload,
+      projection: { state: this.s.state, revision: this.s.latest.revision, spec: this.shownSpec(), errorSummary: this.s.errorSummary },
+    };
+  }
+}

@@ -1,0 +1,225 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ModelActivities } from '../activities';
+import type { ReadinessProgress } from '../activities/readiness';
+import type { ServingSpec } from '../domain/servingSpec';
+import { deleteUpdate, deployUpdate, modelQuery, RequestAck, scaleUpdate } from './messages';
+import { ModelEntity, ModelEvent, ModelSnapshot, RequestRefused, Revision } from './modelEntity';
+import { MODEL_STATE } from './searchAttributes';
+
+export interface ModelWorkflowInput {
+  modelKey: string;
+  modelId: string;
+  userId: string;
+  /** The spec of the first request; the deploy update that starts the workflow carries it too. */
+  initialSpec: ServingSpec;
+  /** Platform default for the readiness deadline, seconds; a spec may override it. */
+  defaultReadinessTimeoutS: number;
+  /** Set when the workflow continues as new. */
+  carried?: ModelSnapshot;
+}
+
+// Postgres and Ray hiccups are retried with backoff for as long as it takes; what retrying
+// cannot fix is raised as a non-retryable failure by the activity itself.
+const { recordModelEvent } = proxyActivities<ModelActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const { applyModelToCluster } = proxyActivities<ModelActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+});
+
+/** How long one readiness watch may run before reporting back to the workflow. */
+const WATCH_WINDOW_MS = 60_000;
+
+/**
+ * One long-running workflow per model. Requests arrive as updates and are handled in order by
+ * the loop below: the newest spec wins over an older one still queued, and a delete wins over
+ * everything. A rollout that fails is compensated: a first deploy is taken off the cluster, a
+ * change to a running model is rolled back to the last good revision.
+ */
+export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
+  const model = input.carried ? new ModelEntity(input.carried) : ModelEntity.first(input.modelKey, input.modelId, input.userId, input.initialSpec);
+
+  const record = async (event: ModelEvent | null) => {
+    if (event) await recordModelEvent.executeWithOptions({ summary: `record ${event.eventType}` }, [event]);
+  };
+  const refuse = (err: unknown) => {
+    if (err instanceof RequestRefused) throw ApplicationFailure.create({ type: 'RequestRefused', message: err.message, nonRetryable: true });
+    throw err;
+  };
+  const acknowledge = async (accepted: { ack: RequestAck; event: ModelEvent | null }) => {
+    showState();
+    await record(accepted.event);
+    return accepted.ack;
+  };
+
+  // Validators refuse before anything is written to history, so a refused request leaves no trace.
+  const acceptsChanges = () => {
+    try {
+      model.assertAcceptsChanges();
+    } catch (err) {
+      refuse(err);
+    }
+  };
+  setHandler(deployUpdate, async (spec) => acknowledge(model.acceptDeploy(spec)), { validator: (_spec) => acceptsChanges() });
+  setHandler(scaleUpdate, async ({ num_replicas }) => acknowledge(model.acceptScale(num_replicas)), { validator: (_request) => acceptsChanges() });
+  setHandler(deleteUpdate, async () => acknowledge(model.acceptDelete()));
+  setHandler(modelQuery, () => model.view());
+
+  /** Keeps the UI's state search attribute and "current details" in step with the model. */
+  function showState(details?: string) {
+    upsertSearchAttributes([{ key: MODEL_STATE, value: model.state }]);
+    if (details !== undefined) model.setDetails(details);
+    setCurrentDetails(`**${model.state}** ${model.modelId}${details ? `\n\n${details}` : ''}`);
+  }
+
+  async function emit(eventType: ModelEvent['eventType'], payload: Record<string, unknown> = {}, details?: string) {
+    showState(details);
+    await record(model.event(eventType, payload));
+  }
+
+  /** Applies a revision and waits for readiness; resolves 'superseded' if a newer request arrives meanwhile. */
+  async function applyAndWait(revision: Revision, marker: string, cancellable: boolean): Promise<'ready' | 'superseded'> {
+    const timeoutS = revision.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS;
+    const deadlineMs = Date.now() + timeoutS * 1000;
+    await emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker }, `applying revision ${revision.revision} to the cluster`);
+    await applyModelToCluster.executeWithOptions(
+      { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
+      [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker }],
+    );
+    await emit('APPLY_SUCCEEDED', { revision: revision.revision }, 'config accepted by Ray; waiting for readiness');
+
+    const wait = async (): Promise<'ready'> => {
+      let last: ReadinessProgress | null = null;
+      for (;;) {
+        const result = await watchReadiness.executeWithOptions(
+          { summary: `wait for ${model.modelId} r${revision.revision} to be ready` },
+          [{ modelId: model.modelId, targetReplicas: revision.spec.num_replicas, rolloutMarker: marker, deadlineMs, lastProgress: last, maxWatchMs: WATCH_WINDOW_MS }],
+        );
+        if (result.ready) return 'ready';
+        const p = result.progress;
+        if (last === null || p.readyReplicas !== last.readyReplicas || p.message !== last.message) {
+          await emit('READINESS_PROGRESS', { revision: revision.revision, ready_replicas: p.readyReplicas, target_replicas: p.targetReplicas, message: p.message },
+            `replicas ready ${p.readyReplicas}/${p.targetReplicas}: ${p.message}`);
+        }
+        last = p;
+      }
+    };
+    if (!cancellable) return wait();
+    return CancellationScope.cancellable(async () => {
+      const scope = CancellationScope.current();
+      const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
+        scope.cancel();
+        return 'superseded' as const;
+      });
+      try {
+        return await Promise.race([wait(), newer]);
+      } catch (err) {
+        if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
+        throw err;
+      }
+    });
+  }
+
+  async function rollout(revision: Revision) {
+    model.transition('DEPLOYING');
+    try {
+      const outcome = await applyAndWait(revision, `r${revision.revision}`, true);
+      if (outcome === 'superseded') {
+        await emit('DEPLOY_SUPERSEDED', { revision: revision.revision }, 'a newer request replaces this rollout');
+        return;
+      }
+      model.markRunning(revision);
+      await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await compensate(revision, describeFailure(err));
+    }
+  }
+
+  /** Undoes a failed rollout: roll back to the last good revision, or take the model off the cluster. */
+  async function compensate(failed: Revision, failure: { summary: string; message: string; type: string }) {
+    const good = model.lastGood;
+    const summary = good ? `revision ${failed.revision} (${failed.kind}) failed and was rolled back: ${failure.summary}` : failure.summary;
+    await emit('DEPLOY_FAILED', { revision: failed.revision, error_type: failure.type, error_summary: failure.summary, message: failure.message }, failure.summary);
+    if (model.isSuperseded(failed.revision)) return; // the newer request replaces the failed config anyway
+    if (good) {
+      await emit('ROLLBACK_STARTED', { failed_revision: failed.revision, to_revision: good.revision });
+      try {
+        await applyAndWait(good, `r${good.revision}-after-r${failed.revision}`, false);
+        model.markRunning(good, summary);
+        await emit('ROLLED_BACK', { to_revision: good.revision, error_summary: summary }, summary);
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const rollbackFailure = describeFailure(err);
+        await emit('DEPLOY_FAILED', { revision: good.revision, rollback: true, error_summary: rollbackFailure.summary, message: rollbackFailure.message });
+        await removeFromCluster();
+        model.transition('FAILED', `${summary}; the rollback failed too: ${rollbackFailure.summary}`);
+        await emit('REMOVED_FROM_CLUSTER', {}, model.view().error_summary ?? undefined);
+        return;
+      }
+    }
+    await removeFromCluster();
+    model.transition('FAILED', summary);
+    await emit('REMOVED_FROM_CLUSTER', { revision: failed.revision }, summary);
+  }
+
+  async function removeFromCluster() {
+    await applyModelToCluster.executeWithOptions({ summary: `remove ${model.modelId} from the cluster` }, [
+      { modelKey: model.modelKey, modelId: model.modelId, spec: null, rolloutMarker: 'removed' },
+    ]);
+    await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId }]);
+    model.markRemoved();
+  }
+
+  // ---- the loop: one request at a time, in order ----
+  for (;;) {
+    await condition(() => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested);
+    if (model.deleteRequested) break;
+    if (model.hasPendingRollout()) {
+      await rollout(model.takeRollout());
+      continue;
+    }
+    // Long-lived models: start a fresh history once Temporal suggests it, after handlers finish.
+    await condition(allHandlersFinished);
+    if (!model.deleteRequested && !model.hasPendingRollout()) {
+      await continueAsNew<typeof modelWorkflow>({ ...input, carried: model.snapshot() });
+    }
+  }
+
+  showState('removing the model from the cluster');
+  await removeFromCluster();
+  model.transition('DELETED', null);
+  await emit('DELETED', {}, 'deleted');
+  await condition(allHandlersFinished);
+}
+
+function describeFailure(err: unknown): { summary: string; message: string; type: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as { ray_message?: string; body?: string };
+    return { summary: cause.message, message: details.ray_message ?? details.body ?? cause.message, type: cause.type ?? 'ApplicationFailure' };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { summary: message, message, type: 'Error' };
+}
