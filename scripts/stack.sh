@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Starts or stops the real services one profile needs: PostgreSQL, the Temporal dev server and a
+# local Ray head node. Usage: scripts/stack.sh up|down dev|test
+# Ports and folders come from the profile; every folder is under the ignored .data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+action=${1:?usage: stack.sh up|down dev|test}
+profile=${2:?usage: stack.sh up|down dev|test}
+# shellcheck source=scripts/profile.sh
+source scripts/profile.sh "$profile"
+
+PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n1 || command -v postgres)")
+# PostgreSQL refuses to run as root; on a root shell it runs as the postgres system user.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+wait_for() { # wait_for <seconds> <description> <command...>
+  local limit=$1 what=$2; shift 2
+  for _ in $(seq 1 "$((limit * 4))"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  echo "$what did not come up within ${limit}s (logs in $STATE_DIR)" >&2
+  return 1
+}
+
+postgres_up() {
+  local data="$STATE_DIR/postgres"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data"
+    [ "$(id -u)" -ne 0 ] || chown -R postgres: "$data"
+    as_pg "$PG_BIN/initdb" -D "$data" -U argus --auth=trust -E UTF8 >/dev/null
+  fi
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$STATE_DIR"
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off" start >/dev/null
+  fi
+  wait_for 30 PostgreSQL "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+  psql -h 127.0.0.1 -p "$PG_PORT" -U argus -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='argus'" | grep -q 1 ||
+    psql -h 127.0.0.1 -p "$PG_PORT" -U argus -d postgres -qc "CREATE DATABASE argus" >/dev/null
+}
+
+postgres_down() {
+  local data="$STATE_DIR/postgres"
+  [ -f "$data/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
+}
+
+temporal_up() {
+  local pidfile="$STATE_DIR/temporal.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  # A persistent database file keeps workflows across restarts of the dev server.
+  nohup "$ROOT/.venv/bin/temporal" server start-dev \
+    --db-filename "$STATE_DIR/temporal.db" --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --namespace default --log-level error \
+    --search-attribute ArgusUserId=Keyword --search-attribute ArgusModelId=Keyword --search-attribute ArgusModelState=Keyword \
+    >"$STATE_DIR/temporal.log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_for 60 "Temporal dev server" "$ROOT/.venv/bin/temporal" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
+}
+
+temporal_down() {
+  local pidfile="$STATE_DIR/temporal.pid"
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.25; done
+    rm -f "$pidfile"
+  fi
+}
+
+ray_up() {
+  if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1; then return 0; fi
+  .venv/bin/python python/tools/seed_models.py "$ARGUS_STORAGE_ROOT"
+  # Logical GPUs and the accelerator type are declared to the scheduler so GPU requests are
+  # placed and bounded as on a GPU cluster. The CPU stand-in server and the vLLM import shim
+  # are put on the node's PYTHONPATH (dev and tests only; production images ship vLLM).
+  PYTHONPATH="$ROOT/python:$ROOT/python/shims" RAY_USAGE_STATS_ENABLED=0 \
+    "$ROOT/.venv/bin/ray" start --head --port "$RAY_GCS_PORT" \
+    --dashboard-host 127.0.0.1 --dashboard-port "$RAY_DASHBOARD_PORT" \
+    --num-cpus "$RAY_NUM_CPUS" --num-gpus "$RAY_NUM_GPUS" \
+    --resources "{\"accelerator_type:$ARGUS_ACCELERATOR_TYPE\": $RAY_NUM_GPUS}" \
+    --disable-usage-stats >"$STATE_DIR/ray-start.log" 2>&1
+  wait_for 90 "Ray dashboard" curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/serve/applications/"
+}
+
+ray_down() {
+  "$ROOT/.venv/bin/ray" stop --force >/dev/null 2>&1 || true
+}
+
+mkdir -p "$STATE_DIR"
+case "$action" in
+  up)
+    postgres_up
+    temporal_up
+    ray_up
+    npx node-pg-migrate up -m migrations --migration-file-language sql -d ARGUS_DATABASE_URL >"$STATE_DIR/migrate.log" 2>&1 ||
+      { cat "$STATE_DIR/migrate.log" >&2; exit 1; }
+    ;;
+  down)
+    ray_down
+    temporal_down
+    postgres_down
+    ;;
+  *) echo "unknown action $action" >&2; exit 2 ;;
+esac

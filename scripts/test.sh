@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, start the real services of the test profile, run every
+# tier (unit, integration against real Temporal + Postgres, end-to-end against real Ray), stop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+source scripts/profile.sh test
+
+if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1 && [ -f .data/dev/temporal.pid ] && kill -0 "$(cat .data/dev/temporal.pid)" 2>/dev/null; then
+  echo "make dev is running and holds the local Ray node; stop it before make test" >&2
+  exit 1
+fi
+
+trap 'scripts/stack.sh down test' EXIT
+# Start from a clean slate: a fresh database and Temporal history for every run.
+scripts/stack.sh down test
+rm -rf "$STATE_DIR"
+echo "==> starting PostgreSQL, Temporal and Ray for tests (logs in .data/test)"
+scripts/stack.sh up test
+
+export ARGUS_TEST_PYTHON="$(pwd)/.venv/bin/python"
+export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
+npx jest --ci "$@"
