@@ -13,4 +13,5 @@ module.exports = {
     { displayName: 'e2e', testEnvironment: 'node', transform: tsJest, testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 300000 },
   ],
   maxWorkers: 1,
+  testTimeout: 300000,
 };

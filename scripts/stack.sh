@@ -87,14 +87,15 @@ ray_down() {
 mkdir -p "$STATE_DIR"
 case "$action" in
   up)
+    # STACK_WITHOUT_RAY=1 starts only Postgres and Temporal (tiers that use the Ray double).
     postgres_up
     temporal_up
-    ray_up
+    [ "${STACK_WITHOUT_RAY:-}" = 1 ] || ray_up
     npx node-pg-migrate up -m migrations --migration-file-language sql -d ARGUS_DATABASE_URL >"$STATE_DIR/migrate.log" 2>&1 ||
       { cat "$STATE_DIR/migrate.log" >&2; exit 1; }
     ;;
   down)
-    ray_down
+    [ "${STACK_WITHOUT_RAY:-}" = 1 ] || ray_down
     temporal_down
     postgres_down
     ;;

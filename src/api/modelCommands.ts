@@ -23,6 +23,9 @@ function translate(err: unknown, modelKey: string): never {
   throw unavailable('the workflow service', err);
 }
 
+/** How long the API waits for a workflow to acknowledge a request before answering 503. */
+const ACK_TIMEOUT_MS = 15_000;
+
 /** Sends user requests to model workflows and returns what the workflow acknowledged. */
 export class ModelCommands {
   constructor(
@@ -30,6 +33,11 @@ export class ModelCommands {
     private readonly temporal: Client,
     private readonly config: AppConfig,
   ) {}
+
+  /** A workflow whose worker is down must not hold an HTTP request open forever. */
+  private withinDeadline<T>(call: () => Promise<T>): Promise<T> {
+    return this.temporal.withDeadline(Date.now() + ACK_TIMEOUT_MS, call);
+  }
 
   private startOperation(row: Pick<ModelRow, 'modelKey' | 'userId' | 'prefix' | 'suffix'>, spec: ServingSpec) {
     const modelId = publicModelId(row.prefix, row.suffix);
@@ -73,7 +81,8 @@ export class ModelCommands {
     }
     if (row.state === 'DELETING') throw conflict('model_busy', `model ${row.modelKey} (${spec.model_id_suffix}) is being deleted; POST again once it is DELETED`);
     try {
-      return await this.temporal.workflow.executeUpdateWithStart(deployUpdate, { args: [spec], startWorkflowOperation: this.startOperation(row, spec) });
+      const operation = this.startOperation(row, spec);
+      return await this.withinDeadline(() => this.temporal.workflow.executeUpdateWithStart(deployUpdate, { args: [spec], startWorkflowOperation: operation }));
     } catch (err) {
       if (created) await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
       translate(err, row.modelKey);
@@ -82,7 +91,7 @@ export class ModelCommands {
 
   async scale(modelKey: string, numReplicas: number): Promise<RequestAck> {
     try {
-      return await this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] });
+      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] }));
     } catch (err) {
       translate(err, modelKey);
     }
@@ -90,7 +99,7 @@ export class ModelCommands {
 
   async delete(modelKey: string): Promise<RequestAck> {
     try {
-      return await this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deleteUpdate);
+      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deleteUpdate));
     } catch (err) {
       translate(err, modelKey);
     }

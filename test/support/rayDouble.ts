@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+/**
+ * An in-process stand-in for the Ray dashboard's Serve REST API and the OpenAI ingress, used
+ * only where a test injects a fault. Its responses are built from the recorded Ray 2.58 shapes
+ * in shared/reference, and it follows the recorded behaviour: PUT replaces every app, an
+ * identical PUT is a no-op, a model's deployment goes UPDATING -> HEALTHY (or DEPLOY_FAILED).
+ */
+const REFERENCE = path.resolve(__dirname, '../../../shared/reference/ray-serve-2.58');
+const template = JSON.parse(readFileSync(path.join(REFERENCE, 'deploy-ok/llm_05.json'), 'utf8'));
+const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'];
+// The recorded ingress answers are a JSON line followed by the curl status line.
+const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_chat.json'), 'utf8').split('\n')[0] as string);
+
+interface LlmConfigLike {
+  model_loading_config: { model_id: string };
+  deployment_config?: { num_replicas?: number };
+  runtime_env?: { env_vars?: Record<string, string> };
+  server_cls?: string;
+}
+interface AppLike {
+  name: string;
+  import_path: string;
+  args?: { llm_configs?: LlmConfigLike[] };
+}
+
+interface DeploymentState {
+  modelId: string;
+  replicas: number;
+  marker: string | undefined;
+  readyAt: number;
+  failMessage: string | null;
+}
+
+export interface Faults {
+  /** Model ids whose replicas fail to start (deployment DEPLOY_FAILED). */
+  failingModels: Set<string>;
+  /** Model id -> replica count whose rollout fails (a scale that cannot succeed). */
+  failingScales: Map<string, number>;
+  /** Answer the next N PUTs with this status. */
+  putStatus: { status: number; remaining: number } | null;
+  /** Answer every dashboard request with 503 while true. */
+  dashboardDown: boolean;
+  /** Milliseconds from PUT until a deployment is HEALTHY. */
+  startDelayMs: number;
+}
+
+export class RayDouble {
+  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), putStatus: null, dashboardDown: false, startDelayMs: 300 };
+  readonly puts: AppLike[][] = [];
+  private apps: AppLike[] = [];
+  private lastBody = '';
+  private deployments = new Map<string, DeploymentState>();
+  private server = http.createServer((req, res) =>
+    this.handle(req, res).catch((err: Error) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`double failed: ${err.message}`);
+    }),
+  );
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Apps currently on the "cluster", for assertions. */
+  appNames(): string[] {
+    return this.apps.map((a) => a.name);
+  }
+  modelIds(): string[] {
+    return this.apps.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+  }
+  /** Places an app as if another team had deployed it. */
+  addForeignApp(app: AppLike): void {
+    this.apps.push(app);
+  }
+
+  private applyPut(apps: AppLike[]): void {
+    const body = JSON.stringify(apps);
+    if (body === this.lastBody) return; // Ray ignores an identical PUT, even after a failure
+    this.lastBody = body;
+    this.apps = apps;
+    const seen = new Set<string>();
+    for (const app of apps) {
+      for (const config of app.args?.llm_configs ?? []) {
+        const modelId = config.model_loading_config.model_id;
+        const key = `${app.name}/${modelId}`;
+        seen.add(key);
+        const marker = config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
+        const replicas = config.deployment_config?.num_replicas ?? 1;
+        const previous = this.deployments.get(key);
+        if (previous && previous.marker === marker && previous.replicas === replicas) continue;
+        this.deployments.set(key, {
+          modelId,
+          replicas,
+          marker,
+          readyAt: Date.now() + this.faults.startDelayMs,
+          failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas
+            ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
+            : null,
+        });
+      }
+    }
+    for (const key of [...this.deployments.keys()]) if (!seen.has(key)) this.deployments.delete(key);
+  }
+
+  private statusBody(): unknown {
+    const now = Date.now();
+    const applications: Record<string, unknown> = {};
+    for (const app of this.apps) {
+      const deployments: Record<string, unknown> = {};
+      let anyFailed = false;
+      let allHealthy = true;
+      for (const config of app.args?.llm_configs ?? []) {
+        const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
+        if (!state) continue;
+        const className = (config.server_cls ?? ':LLMServer').split(':')[1];
+        const name = `${className}:${state.modelId.replace(/\//g, '--')}`;
+        const ready = now >= state.readyAt;
+        const failed = ready && state.failMessage !== null;
+        anyFailed ||= failed;
+        allHealthy &&= ready && !failed;
+        const replica = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'].replicas[0];
+        deployments[name] = {
+          ...deploymentTemplate,
+          name,
+          status: failed ? 'DEPLOY_FAILED' : ready ? 'HEALTHY' : 'UPDATING',
+          status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
+          message: failed ? state.failMessage : '',
+          target_num_replicas: state.replicas,
+          deployment_config: {
+            ...deploymentTemplate.deployment_config,
+            name,
+            ray_actor_options: { num_cpus: 0.1, runtime_env: { env_vars: state.marker ? { ARGUS_MODEL_REVISION: state.marker } : {} } },
+          },
+          replicas: Array.from({ length: failed ? 0 : state.replicas }, (_, i) => ({ ...replica, replica_id: `r${i}`, state: ready ? 'RUNNING' : 'STARTING' })),
+          recent_dead_replicas: [],
+        };
+      }
+      applications[app.name] = {
+        ...template.applications.llm,
+        name: app.name,
+        status: anyFailed ? 'DEPLOY_FAILED' : allHealthy ? 'RUNNING' : 'DEPLOYING',
+        message: anyFailed ? 'Failed to update the deployments.' : '',
+        deployed_app_config: app,
+        deployments,
+      };
+    }
+    return { ...template, applications };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    };
+    const url = req.url ?? '';
+    if (url.startsWith('/api/')) {
+      if (this.faults.dashboardDown) return send(503, 'dashboard restarting');
+      if (url === '/api/serve/applications/' && req.method === 'GET') return send(200, this.statusBody());
+      if (url === '/api/serve/applications/' && req.method === 'PUT') {
+        if (this.faults.putStatus && this.faults.putStatus.remaining > 0) {
+          this.faults.putStatus.remaining -= 1;
+          return send(this.faults.putStatus.status, 'injected failure');
+        }
+        const parsed = JSON.parse(body) as { applications: AppLike[] };
+        this.puts.push(parsed.applications);
+        this.applyPut(parsed.applications);
+        return send(200, '');
+      }
+      return send(404, 'not found');
+    }
+    const healthy = [...this.deployments.values()].filter((d) => Date.now() >= d.readyAt && d.failMessage === null).map((d) => d.modelId);
+    const listed = this.modelIds(); // like Ray, the ingress lists every configured model, even a failed one
+    if (url === '/v1/models' && req.method === 'GET') {
+      return send(200, { object: 'list', data: listed.map((id) => ({ id, object: 'model', owned_by: 'organization' })) });
+    }
+    if (url === '/v1/chat/completions' && req.method === 'POST') {
+      const { model } = JSON.parse(body) as { model: string };
+      if (!healthy.includes(model)) return send(500, { error: { message: `model ${model} is not ready` } });
+      return send(200, { ...recordedChat, model });
+    }
+    send(404, 'not found');
+  }
+}

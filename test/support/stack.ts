@@ -1,0 +1,97 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { AppConfig, loadConfig } from '../../src/config/config';
+import { createPool } from '../../src/db/pool';
+import { ensureUser } from '../../src/db/users';
+import { createWorker } from '../../src/worker/createWorker';
+
+let runtimeInstalled = false;
+/** Keeps worker logs to warnings so test output stays readable. */
+export function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/**
+ * Configuration for a test: the services scripts/test.sh started (addresses come from the
+ * environment it exports), a task queue of the test's own, and optionally Ray replaced by a double.
+ */
+export function testConfig(overrides: { rayUrl?: string; readinessTimeoutS?: number } = {}): AppConfig {
+  const config = loadConfig({
+    ...process.env,
+    ARGUS_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
+    ...(overrides.rayUrl ? { RAY_DASHBOARD_URL: overrides.rayUrl, ARGUS_INGRESS_URL: overrides.rayUrl } : {}),
+    ...(overrides.readinessTimeoutS ? { ARGUS_READINESS_TIMEOUT_S: String(overrides.readinessTimeoutS) } : {}),
+  });
+  if (overrides.rayUrl) config.serving.cluster_id = `double-${randomBytes(3).toString('hex')}`;
+  return config;
+}
+
+export interface RunningStack {
+  config: AppConfig;
+  pool: Pool;
+  client: Client;
+  worker: Worker;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A worker running in this process against real Temporal and Postgres. */
+export async function startStack(config: AppConfig, options: { pollIntervalMs?: number } = {}): Promise<RunningStack> {
+  quietTemporalRuntime();
+  const pool = createPool(config.database.url);
+  // Each test file starts from empty tables; its workflows from earlier runs have no worker.
+  await pool.query('TRUNCATE cluster_models, model_events, models, api_tokens, users CASCADE');
+  await ensureUser(pool, 'alice');
+  await ensureUser(pool, 'bob');
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  let worker: Worker;
+  let running: Promise<void>;
+  const stack: RunningStack = {
+    config,
+    pool,
+    client,
+    get worker() {
+      return worker;
+    },
+    async startWorker() {
+      worker = await createWorker(config, pool, nativeConnection, { pollIntervalMs: options.pollIntervalMs ?? 200 });
+      running = worker.run();
+    },
+    async stopWorker() {
+      worker.shutdown();
+      await running;
+    },
+    async close() {
+      await stack.stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}
+
+/** Polls until `check` returns a value, or fails with the last value seen. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
