@@ -81,7 +81,7 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
   }
 }
 
-/** Waits until the model's deployment is gone from the cluster, so its GPUs are free again. */
+/** Waits until the model's deployment is gone (its GPUs are free) and the ingress no longer lists it. */
 export function waitForRemovalActivity(deps: ActivityDependencies) {
   return async function waitForRemoval(input: { modelId: string }): Promise<void> {
     const context = Context.current();
@@ -91,8 +91,12 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
       try {
         const details = await deps.dashboard.getServeDetails();
         const app = details.applications[deps.render.appName];
-        if (!app?.deployments[deploymentName]) return;
-        message = `deployment ${deploymentName} is ${app.deployments[deploymentName]?.status}`;
+        if (!app?.deployments[deploymentName]) {
+          // The ingress is rebuilt after the deployment goes; until then it still lists the model.
+          const listed = await deps.ingress.listsModel(input.modelId);
+          if (!listed.ok) return;
+          message = 'deployment gone; waiting for the ingress to stop listing the model';
+        } else message = `deployment ${deploymentName} is ${app.deployments[deploymentName]?.status}`;
       } catch (err) {
         if (!(err instanceof RayRequestError)) throw err;
         message = err.message;

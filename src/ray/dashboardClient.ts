@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { ServeDeployBody } from './serveConfig';
 import { ServeDetails, serveDetailsSchema } from './serveStatus';
 
@@ -18,17 +19,27 @@ export class RayRequestError extends Error {
   }
 }
 
-async function call(url: string, init: RequestInit, timeoutMs: number): Promise<string> {
-  let response: Response;
+/**
+ * One HTTP call to the dashboard. undici's plain `request` rather than `fetch`: the dashboard
+ * refuses PUTs that carry browser headers (`Sec-Fetch-Mode`), which `fetch` always adds.
+ */
+async function call(url: string, init: { method: 'GET' | 'PUT'; body?: string }, timeoutMs: number): Promise<string> {
+  let response;
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    response = await request(url, {
+      method: init.method,
+      headers: init.body ? { 'content-type': 'application/json' } : {},
+      body: init.body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const cause = (err as { code?: string }).code ?? (err as Error).message;
     throw new RayRequestError(`Ray dashboard unreachable at ${new URL(url).origin}: ${cause}`, undefined, '');
   }
-  const body = await response.text();
-  if (!response.ok) {
-    throw new RayRequestError(`Ray answered ${response.status} to ${init.method ?? 'GET'} ${new URL(url).pathname}: ${body.slice(0, 2000)}`, response.status, body);
+  const body = await response.body.text();
+  if (response.statusCode >= 400) {
+    throw new RayRequestError(`Ray answered ${response.statusCode} to ${init.method} ${new URL(url).pathname}: ${body.slice(0, 2000)}`, response.statusCode, body);
   }
   return body;
 }
@@ -48,7 +59,7 @@ export class RayDashboardClient {
   async putServeApplications(config: ServeDeployBody): Promise<void> {
     await call(
       `${this.baseUrl}/api/serve/applications/`,
-      { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(config) },
+      { method: 'PUT', body: JSON.stringify(config) },
       this.timeoutMs,
     );
   }

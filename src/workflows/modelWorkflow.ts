@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,6 +47,9 @@ const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
+
+/** Pause between attempts to remove a model whose removal Ray refused. */
+const REMOVAL_RETRY = '30 seconds';
 
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
@@ -184,12 +188,22 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     await emit('REMOVED_FROM_CLUSTER', { revision: failed.revision }, summary);
   }
 
+  /** Takes the model off the cluster; keeps trying until it is gone, since a half-removed model holds GPUs. */
   async function removeFromCluster() {
-    await applyModelToCluster.executeWithOptions({ summary: `remove ${model.modelId} from the cluster` }, [
-      { modelKey: model.modelKey, modelId: model.modelId, spec: null, rolloutMarker: 'removed' },
-    ]);
-    await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId }]);
-    model.markRemoved();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await applyModelToCluster.executeWithOptions({ summary: `remove ${model.modelId} from the cluster` }, [
+          { modelKey: model.modelKey, modelId: model.modelId, spec: null, rolloutMarker: 'removed' },
+        ]);
+        await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId }]);
+        model.markRemoved();
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        showState(`removal attempt ${attempt} failed, retrying in ${REMOVAL_RETRY}: ${describeFailure(err).summary}`);
+        await sleep(REMOVAL_RETRY);
+      }
+    }
   }
 
   // ---- the loop: one request at a time, in order ----

@@ -1,0 +1,118 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/api/app';
+import { ADMIN_USER_ID } from '../../src/api/auth';
+import { ensureUser } from '../../src/db/users';
+import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+
+/**
+ * The walking skeleton, all real: the API and a worker in this process, the Temporal dev server,
+ * Postgres and a local Ray head node with the CPU stand-in behind Ray's own OpenAI ingress.
+ */
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+let stack: RunningStack;
+let server: Server;
+let api: string;
+let userToken: string;
+
+async function call(method: string, path: string, body?: string, contentType = 'application/json', token = userToken) {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': contentType } : {}) },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+const stateOf = async (key: string) => (await call('GET', `/api/v2/serve/models/${key}`)).body.model?.state;
+
+beforeAll(async () => {
+  const ray = testConfig().serving.ray_dashboard_url;
+  await fetch(`${ray}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
+  stack = await startStack(testConfig(), { pollIntervalMs: 500 });
+  await ensureUser(stack.pool, ADMIN_USER_ID, true);
+  const app = createApp({ config: stack.config, pool: stack.pool, temporal: stack.client, adminToken: ADMIN_TOKEN });
+  server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  expect((await call('POST', '/api/v2/users', JSON.stringify({ user_id: 'carol' }), 'application/json', ADMIN_TOKEN)).status).toBe(201);
+  const issued = await call('POST', '/api/v2/users/carol/tokens', undefined, 'application/json', ADMIN_TOKEN);
+  expect(issued.status).toBe(201);
+  userToken = issued.body.token;
+});
+
+afterAll(async () => {
+  server?.close();
+  await stack?.close();
+});
+
+describe('walking skeleton on a real Ray node', () => {
+  let tinyKey: string;
+  let tinyModelId: string;
+
+  it('answers /healthz once Postgres and Temporal are reachable', async () => {
+    const response = await fetch(`${api}/healthz`);
+    expect(response.status).toBe(200);
+  });
+
+  it('takes a YAML spec to RUNNING and the model answers chat on the Serve ingress', async () => {
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: tiny\nmodel_source: $HOME/common/hf/demo/tiny-chat\nnum_replicas: 1\ngpus_per_replica: 1\n', 'application/yaml');
+    expect(posted.status).toBe(202);
+    expect(posted.body.state).toBe('QUEUED');
+    tinyKey = posted.body.model_key;
+    expect(tinyKey).toMatch(/^svc-carol-\d{8}-\d{6}-[0-9a-z]{4}$/);
+    await eventually(async () => (await stateOf(tinyKey)) === 'RUNNING', 120_000, 'tiny to be RUNNING');
+
+    const detail = await call('GET', `/api/v2/serve/models/${tinyKey}`);
+    tinyModelId = detail.body.model.model_id;
+    expect(detail.body.model).toMatchObject({ model_source: '/private/hf/demo/tiny-chat', total_gpus: 1, error_summary: null, endpoint: { model: tinyModelId } });
+    expect(detail.body.resolved_spec_yaml).toContain('model_source: /private/hf/demo/tiny-chat');
+    expect(JSON.stringify(detail.body)).not.toContain(stack.config.serving.storage_root);
+    expect(detail.body.serve_status).toMatchObject({ app_name: 'argus_llm_app', app_status: 'RUNNING', deployment_status: 'HEALTHY' });
+    expect(detail.body.events.map((e: { event_type: string }) => e.event_type)).toEqual(expect.arrayContaining(['DEPLOY_REQUESTED', 'APPLY_SUCCEEDED', 'RUNNING']));
+
+    const chat = await fetch(`${stack.config.serving.ingress_url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: tinyModelId, messages: [{ role: 'user', content: 'Hello' }], stream: false }),
+    });
+    expect(chat.status).toBe(200);
+    expect(((await chat.json()) as any).choices[0].message.content).toBe('echo: Hello');
+  });
+
+  it('fails a broken checkpoint with an actionable summary, removes it, and leaves the neighbour serving', async () => {
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: broken\nmodel_source: /private/hf/demo/broken-model\n', 'application/yaml');
+    expect(posted.status).toBe(202);
+    await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'broken to be FAILED');
+    const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);
+    expect(detail.body.model.error_summary).toMatch(/config\.json .* is malformed/);
+    const models = (await (await fetch(`${stack.config.serving.ingress_url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    expect(models.data.map((m) => m.id)).toEqual([tinyModelId]);
+    expect(await stateOf(tinyKey)).toBe('RUNNING');
+    const chat = await fetch(`${stack.config.serving.ingress_url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: tinyModelId, messages: [{ role: 'user', content: 'still there?' }], max_tokens: 1 }),
+    });
+    expect(chat.status).toBe(200);
+  });
+
+  it('declares GPUs to the Ray scheduler: a model that needs more than the node has waits with a visible reason', async () => {
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\nreadiness_timeout_s: 30\n', 'application/yaml');
+    expect(posted.status).toBe(202);
+    await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'too-big to fail at its deadline');
+    const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);
+    expect(detail.body.model.error_summary).toMatch(/not ready within the readiness deadline/);
+    expect(detail.body.model.error_summary).toMatch(/replicas ready 1\/2|replicas ready 0\/2/);
+    expect(await stateOf(tinyKey)).toBe('RUNNING');
+  });
+
+  it('deletes the model: DELETING, then DELETED and gone from the ingress', async () => {
+    const deleted = await call('DELETE', `/api/v2/serve/models/${tinyKey}`);
+    expect(deleted).toMatchObject({ status: 200, body: { model_key: tinyKey, state: 'DELETING' } });
+    await eventually(async () => (await stateOf(tinyKey)) === 'DELETED', 120_000, 'tiny to be DELETED');
+    const list = await call('GET', '/api/v2/serve/models');
+    expect(list.body.items.map((m: { model_key: string }) => m.model_key)).not.toContain(tinyKey);
+  });
+});
