@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { validateServingSpec } from '../../src/domain/servingSpec';
+import { renderDeployBody, renderLlmConfig, renderManagedApplication } from '../../src/ray/serveConfig';
+
+/** Rendered configs are checked by Ray's own pydantic models (ServeDeploySchema, LLMConfig). */
+const ROOT = path.resolve(__dirname, '../..');
+function rayValidates(body: unknown): { ok: boolean; output: string } {
+  const result = spawnSync(process.env.ARGUS_TEST_PYTHON ?? path.join(ROOT, '.venv/bin/python'), ['python/tools/validate_serve_config.py'], {
+    cwd: ROOT,
+    input: JSON.stringify(body),
+    env: { ...process.env, PYTHONPATH: 'python:python/shims' },
+    encoding: 'utf8',
+  });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+const settings = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null };
+
+describe("rendered Serve configs pass Ray's own validation", () => {
+  it('accepts a production render (stock vLLM server) with several models and engine_kwargs', () => {
+    const a = validateServingSpec({ model_id: 'qwen-0.5b', model_source: '/private/hf/Qwen/q', num_replicas: 2, gpus_per_replica: 2, engine_kwargs: { max_model_len: 8192, gpu_memory_utilization: 0.9, enforce_eager: true } }, { userId: 'alice', allowStandInKnobs: false });
+    const b = validateServingSpec({ model_id: 'mine', model_source: '$HOME/ckpt' }, { userId: 'alice', allowStandInKnobs: false });
+    const body = renderDeployBody(
+      renderManagedApplication('argus_llm_app', [renderLlmConfig('alice-202601010000-qwen-0.5b', a, 'r1', settings), renderLlmConfig('alice-202601010000-mine', b, 'r4', settings)]),
+      [{ name: 'theirs', import_path: 'x.y:app', route_prefix: '/theirs' }],
+    );
+    const verdict = rayValidates(body);
+    expect(verdict.output).toContain('ok');
+    expect(verdict.ok).toBe(true);
+  });
+
+  it('accepts the stand-in server_cls render', () => {
+    const spec = validateServingSpec({ model_id: 'tiny', model_source: '/private/hf/demo/tiny-chat', engine_kwargs: { standin_load_delay_s: 1 } }, { userId: 'bob', allowStandInKnobs: true });
+    const body = renderDeployBody(renderManagedApplication('argus_llm_app', [renderLlmConfig('bob-1-tiny', spec, 'r1', { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' })]), []);
+    expect(rayValidates(body).ok).toBe(true);
+  });
+
+  it('fails when a field Ray rejects is rendered (the check can fail)', () => {
+    const spec = validateServingSpec({ model_id: 'x', model_source: '/private/hf/x' }, { userId: 'bob', allowStandInKnobs: false });
+    const bad = renderLlmConfig('bob-1-x', spec, 'r1', { ...settings, acceleratorType: 'NOT_A_GPU' });
+    const verdict = rayValidates(renderDeployBody(renderManagedApplication('argus_llm_app', [bad]), []));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.output).toMatch(/accelerator/i);
+  });
+});
