@@ -10,8 +10,10 @@ stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 # Node dependencies, reinstalled only when the lockfile changes.
 lock_hash=$(sha256sum package-lock.json | cut -c1-16)
 if ! stamp_ok node_modules/.argus-installed "$lock_hash"; then
-  echo "==> npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` from the lockfile rather than `npm ci`: npm 11 leaves other platforms' optional
+  # binaries (swc, resolver) out of the lockfile and `npm ci` then refuses it as out of sync.
+  echo "==> npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --no-save --loglevel=error
   echo "$lock_hash" > node_modules/.argus-installed
 fi
 
