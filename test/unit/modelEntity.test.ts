@@ -1,0 +1,84 @@
+import type { ServingSpec } from '../../src/domain/servingSpec';
+import { ModelEntity, RequestRefused } from '../../src/workflows/modelEntity';
+
+const spec = (replicas = 1): ServingSpec => ({
+  model_id_suffix: 'm',
+  model_source: '/private/hf/m',
+  num_replicas: replicas,
+  gpus_per_replica: 1,
+  engine_kwargs: {},
+  readiness_timeout_s: null,
+});
+const fresh = () => ModelEntity.first('svc-a-20260101-000000-abcd', 'a-202601010000-m', 'a', spec());
+
+describe('ModelEntity', () => {
+  it('numbers events from 1 and snapshots the row each implies', () => {
+    const model = fresh();
+    const { event } = model.acceptDeploy(spec());
+    expect(event).toMatchObject({ seq: 1, eventType: 'DEPLOY_REQUESTED', projection: { state: 'QUEUED', revision: 1 } });
+    expect(model.event('APPLY_STARTED', {}).seq).toBe(2);
+  });
+
+  it('lets the newest spec supersede an older one still queued', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    model.acceptDeploy(spec(2));
+    expect(model.hasPendingRollout()).toBe(true);
+    expect(model.takeRollout()).toMatchObject({ revision: 2, spec: { num_replicas: 2 } });
+    expect(model.hasPendingRollout()).toBe(false);
+  });
+
+  it('treats an identical spec as no change, except after a failure (a retry)', () => {
+    const model = fresh();
+    model.acceptDeploy(spec());
+    const rollout = model.takeRollout();
+    model.markRunning(rollout);
+    expect(model.acceptDeploy(spec()).ack.changed).toBe(false);
+    model.transition('FAILED', 'boom');
+    expect(model.acceptDeploy(spec()).ack).toMatchObject({ changed: true, revision: 2, state: 'QUEUED' });
+  });
+
+  it('scales from the latest spec and ignores a scale to the current count', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(2));
+    model.markRunning(model.takeRollout());
+    expect(model.acceptScale(2).ack.changed).toBe(false);
+    const { ack, event } = model.acceptScale(4);
+    expect(ack).toMatchObject({ revision: 2, changed: true });
+    expect(event?.eventType).toBe('SCALE_REQUESTED');
+    expect(model.takeRollout()).toMatchObject({ kind: 'scale', spec: { num_replicas: 4 } });
+  });
+
+  it('shows the spec that serves after a rollback, not the one that failed', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    const good = model.takeRollout();
+    model.markRunning(good);
+    model.acceptScale(5);
+    model.takeRollout();
+    model.markRunning(good, 'revision 2 failed');
+    expect(model.view()).toMatchObject({ state: 'RUNNING', spec: { num_replicas: 1 }, error_summary: 'revision 2 failed', serving_revision: 1 });
+  });
+
+  it('lets a delete win over everything and refuses changes afterwards', () => {
+    const model = fresh();
+    model.acceptDeploy(spec());
+    expect(model.acceptDelete().ack.state).toBe('DELETING');
+    expect(model.hasPendingRollout()).toBe(false);
+    expect(model.isSuperseded(99)).toBe(true);
+    expect(() => model.acceptDeploy(spec(3))).toThrow(RequestRefused);
+    expect(() => model.acceptScale(3)).toThrow(RequestRefused);
+    expect(model.acceptDelete()).toMatchObject({ ack: { changed: false }, event: null });
+    model.transition('RUNNING');
+    expect(model.state).toBe('DELETING');
+  });
+
+  it('carries its whole state across continue-as-new', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(2));
+    model.markRunning(model.takeRollout());
+    const copy = new ModelEntity(model.snapshot());
+    expect(copy.view()).toEqual(model.view());
+    expect(copy.event('RUNNING', {}).seq).toBe(model.event('RUNNING', {}).seq);
+  });
+});
