@@ -69,7 +69,12 @@ describe('walking skeleton on a real Ray node', () => {
     expect(detail.body.model).toMatchObject({ model_source: '/private/hf/demo/tiny-chat', total_gpus: 1, error_summary: null, endpoint: { model: tinyModelId } });
     expect(detail.body.resolved_spec_yaml).toContain('model_source: /private/hf/demo/tiny-chat');
     expect(JSON.stringify(detail.body)).not.toContain(stack.config.serving.storage_root);
-    expect(detail.body.serve_status).toMatchObject({ app_name: 'argus_llm_app', app_status: 'RUNNING', deployment_status: 'HEALTHY' });
+    // serve_status comes from a status cache at most a couple of seconds old.
+    const serve = await eventually(async () => {
+      const status = (await call('GET', `/api/v2/serve/models/${tinyKey}`)).body.serve_status;
+      return status.app_status === 'RUNNING' && status;
+    }, 10_000, 'serve_status to show RUNNING');
+    expect(serve).toMatchObject({ app_name: 'argus_llm_app', app_status: 'RUNNING', deployment_status: 'HEALTHY', running_replicas: 1 });
     expect(detail.body.events.map((e: { event_type: string }) => e.event_type)).toEqual(expect.arrayContaining(['DEPLOY_REQUESTED', 'APPLY_SUCCEEDED', 'RUNNING']));
 
     const chat = await fetch(`${stack.config.serving.ingress_url}/v1/chat/completions`, {

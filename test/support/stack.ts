@@ -8,11 +8,11 @@ import { ensureUser } from '../../src/db/users';
 import { createWorker } from '../../src/worker/createWorker';
 
 let runtimeInstalled = false;
-/** Keeps worker logs to warnings so test output stays readable. */
+/** Keeps worker logs to errors: tests fail activities on purpose, and each failure logs a warning. */
 export function quietTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
 /**
