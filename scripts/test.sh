@@ -20,4 +20,8 @@ scripts/stack.sh up test
 
 export ARGUS_TEST_PYTHON="$(pwd)/.venv/bin/python"
 export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
-npx jest --ci "$@"
+status=0
+npx jest --ci --json --outputFile="$STATE_DIR/jest-results.json" "$@" || status=$?
+# One plain closing line for CI logs, counted from Jest's own results.
+node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' "$STATE_DIR/jest-results.json" || true
+exit "$status"
