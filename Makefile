@@ -2,14 +2,14 @@
 
 ## Run the service with embedded defaults (API :8080, Temporal UI :8233, Serve ingress :8000).
 dev:
-	@scripts/dev.sh
+	@bash scripts/dev.sh
 
 ## Install what is missing and run every test tier against real services.
 test:
-	@scripts/test.sh
+	@bash scripts/test.sh
 
 install:
-	@scripts/install.sh
+	@bash scripts/install.sh
 
 ## Stop any services left running and remove local state (keeps installs).
 clean:
