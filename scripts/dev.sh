@@ -8,6 +8,7 @@ source scripts/profile.sh dev
 
 cleanup() {
   trap - INT TERM EXIT
+  stopping=1
   echo; echo "==> stopping"
   [ -n "${api_pid:-}" ] && kill "$api_pid" 2>/dev/null || true
   [ -n "${worker_pid:-}" ] && kill "$worker_pid" 2>/dev/null || true
@@ -44,4 +45,4 @@ cat <<MSG
   Logs: .data/dev/{api,worker,temporal}.log   Ctrl-C stops everything.
 MSG
 wait -n "$worker_pid" "$api_pid" || true
-echo "a process exited; see .data/dev/api.log and .data/dev/worker.log" >&2
+[ -n "${stopping:-}" ] || echo "the API or the worker exited; see .data/dev/api.log and .data/dev/worker.log" >&2

@@ -66,8 +66,11 @@ temporal_down() {
 }
 
 ray_up() {
-  if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1; then return 0; fi
   .venv/bin/python python/tools/seed_models.py "$ARGUS_STORAGE_ROOT"
+  if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1; then
+    echo "reusing the Ray node already answering on :$RAY_DASHBOARD_PORT" >&2
+    return 0
+  fi
   # Logical GPUs and the accelerator type are declared to the scheduler so GPU requests are
   # placed and bounded as on a GPU cluster. The CPU stand-in server and the vLLM import shim
   # are put on the node's PYTHONPATH (dev and tests only; production images ship vLLM).
