@@ -56,7 +56,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
       ),
     });
   });
-  app.use('/api/v2', auth, adminRoutes({ pool, serveStatus, appName: config.serving.app_name }));
+  app.use('/api/v2', auth, adminRoutes({ pool }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);

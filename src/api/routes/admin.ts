@@ -4,13 +4,12 @@ import { z } from 'zod';
 import { ensureUser, issueToken, revokeToken, userExists } from '../../db/users';
 import { badRequest, conflict, notFound } from '../../domain/apiError';
 import { userIdSchema } from '../../domain/naming';
-import type { ServeStatusCache } from '../serveStatusCache';
 import { requireAdmin } from '../auth';
 
 export const createUserSchema = z.object({ user_id: userIdSchema }).strict();
 
-/** Admin-only endpoints: users, their tokens, and the cluster's Serve status. */
-export function adminRoutes(deps: { pool: Pool; serveStatus: ServeStatusCache; appName: string }): Router {
+/** Admin-only endpoints: users and their tokens. */
+export function adminRoutes(deps: { pool: Pool }): Router {
   const { pool } = deps;
   const router = Router();
   router.use(requireAdmin);
