@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { LOGICAL_ROOT } from '../domain/modelSourcePath';
 import { RayRequestError } from '../ray/dashboardClient';
 import { deploymentNameFor } from '../ray/serveConfig';
 import { assessModel, summarizeRayMessage } from '../ray/serveStatus';
@@ -55,6 +56,9 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
   };
 }
 
+/** Users see logical paths only; Ray's messages name the storage root the node reads from. */
+const hideStorageRoot = (text: string, deps: ActivityDependencies) => text.split(deps.render.storageRoot).join(LOGICAL_ROOT);
+
 async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput, deploymentName: string): Promise<ReadinessProgress | 'ready'> {
   let details;
   try {
@@ -65,12 +69,14 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
   }
   const assessment = assessModel(details, deps.render.appName, deploymentName, input.targetReplicas, input.rolloutMarker);
   switch (assessment.phase) {
-    case 'failed':
-      throw ApplicationFailure.nonRetryable(summarizeRayMessage(assessment.message), 'RayDeploymentFailed', { ray_message: assessment.message });
+    case 'failed': {
+      const message = hideStorageRoot(assessment.message, deps);
+      throw ApplicationFailure.nonRetryable(summarizeRayMessage(message), 'RayDeploymentFailed', { ray_message: message });
+    }
     case 'absent':
       return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: assessment.message };
     case 'progressing':
-      return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: assessment.message };
+      return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: hideStorageRoot(assessment.message, deps) };
     case 'healthy': {
       const listed = await deps.ingress.listsModel(input.modelId);
       if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };

@@ -92,6 +92,8 @@ describe('walking skeleton on a real Ray node', () => {
     await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'broken to be FAILED');
     const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);
     expect(detail.body.model.error_summary).toMatch(/config\.json.* is malformed/);
+    expect(detail.body.model.error_summary).toContain('/private/hf/demo/broken-model');
+    expect(JSON.stringify(detail.body)).not.toContain(stack.config.serving.storage_root);
     const models = (await (await fetch(`${stack.config.serving.ingress_url}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toEqual([tinyModelId]);
     expect(await stateOf(tinyKey)).toBe('RUNNING');
