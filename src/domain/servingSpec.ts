@@ -128,10 +128,3 @@ export function specToYaml(spec: ServingSpec): string {
   if (spec.readiness_timeout_s !== null) doc.readiness_timeout_s = spec.readiness_timeout_s;
   return YAML.stringify(doc);
 }
-
-/** Stable comparison of two specs (key order in engine_kwargs does not matter). */
-export function sameSpec(a: ServingSpec, b: ServingSpec): boolean {
-  const canonical = (s: ServingSpec) =>
-    JSON.stringify({ ...s, engine_kwargs: Object.fromEntries(Object.entries(s.engine_kwargs).sort(([x], [y]) => x.localeCompare(y))) });
-  return canonical(a) === canonical(b);
-}
