@@ -37,7 +37,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   });
 
   const auth = authenticate(pool, adminToken);
-  app.use('/api/v2/serve', auth, modelRoutes({ pool, commands, config, serveStatus }));
+  // The admin status route comes before the models router so a request is authenticated once.
   app.get('/api/v2/serve/status', auth, requireAdmin, async (_req, res) => {
     const details = await serveStatus.get();
     if (details instanceof Error) throw new ApiError(503, 'ray_unavailable', `Ray dashboard not reachable: ${details.message}`);
@@ -56,7 +56,9 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
       ),
     });
   });
-  app.use('/api/v2', auth, adminRoutes({ pool }));
+  app.use('/api/v2/serve', auth, modelRoutes({ pool, commands, config, serveStatus }));
+  // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
+  app.use('/api/v2/users', auth, adminRoutes({ pool }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);

@@ -125,6 +125,7 @@ describe('API errors: every failure path answers JSON a person can act on', () =
   it('keeps admin endpoints for admins', async () => {
     expect((await call('POST', '/api/v2/users', { body: '{"user_id":"dave"}', type: 'application/json' })).status).toBe(403);
     expect((await call('GET', '/api/v2/serve/status')).status).toBe(403);
+    expect((await call('GET', '/api/v2/serve/no-such-route')).status).toBe(404);
     expect((await call('POST', '/api/v2/users', { body: '{"user_id":"Dave!"}', type: 'application/json', token: ADMIN })).status).toBe(400);
     expect((await call('POST', '/api/v2/users', { body: '{"user_id":"dave"}', type: 'application/json', token: ADMIN })).status).toBe(201);
     expect((await call('POST', '/api/v2/users', { body: '{"user_id":"dave"}', type: 'application/json', token: ADMIN })).status).toBe(409);

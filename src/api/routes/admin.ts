@@ -14,7 +14,7 @@ export function adminRoutes(deps: { pool: Pool }): Router {
   const router = Router();
   router.use(requireAdmin);
 
-  router.post('/users', async (req, res) => {
+  router.post('/', async (req, res) => {
     const parsed = createUserSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest('invalid_user', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const { created } = await ensureUser(pool, parsed.data.user_id);
@@ -22,7 +22,7 @@ export function adminRoutes(deps: { pool: Pool }): Router {
     res.status(201).json({ user_id: parsed.data.user_id });
   });
 
-  router.post('/users/:user_id/tokens', async (req, res) => {
+  router.post('/:user_id/tokens', async (req, res) => {
     const userId = req.params.user_id as string;
     if (!(await userExists(pool, userId))) throw notFound(`user ${userId} not found`);
     const { tokenId, token } = await issueToken(pool, userId);
@@ -30,7 +30,7 @@ export function adminRoutes(deps: { pool: Pool }): Router {
     res.status(201).json({ user_id: userId, token_id: tokenId, token });
   });
 
-  router.delete('/users/:user_id/tokens/:token_id', async (req, res) => {
+  router.delete('/:user_id/tokens/:token_id', async (req, res) => {
     const revoked = await revokeToken(pool, req.params.user_id as string, req.params.token_id as string);
     if (!revoked) throw notFound(`active token ${req.params.token_id} of user ${req.params.user_id} not found`);
     res.json({ token_id: req.params.token_id, revoked: true });
