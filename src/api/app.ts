@@ -4,11 +4,13 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { ApiError } from '../domain/apiError';
 import { RayDashboardClient } from '../ray/dashboardClient';
-import { authenticate, requireAdmin } from './auth';
+import { authenticate } from './auth';
 import { errorHandler } from './errorHandler';
 import { ModelCommands } from './modelCommands';
 import { adminRoutes } from './routes/admin';
+import { docsRoutes } from './routes/docs';
 import { modelRoutes } from './routes/models';
+import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
 
@@ -37,26 +39,9 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   });
 
   const auth = authenticate(pool, adminToken);
+  app.use('/api/v2', docsRoutes());
   // The admin status route comes before the models router so a request is authenticated once.
-  app.get('/api/v2/serve/status', auth, requireAdmin, async (_req, res) => {
-    const details = await serveStatus.get();
-    if (details instanceof Error) throw new ApiError(503, 'ray_unavailable', `Ray dashboard not reachable: ${details.message}`);
-    res.json({
-      applications: Object.fromEntries(
-        Object.values(details.applications).map((app) => [
-          app.name,
-          {
-            status: app.status,
-            message: app.message,
-            deployments: Object.fromEntries(
-              Object.values(app.deployments).map((d) => [d.name, { status: d.status, message: d.message, replicas: d.replicas.map((r) => r.state) }]),
-            ),
-          },
-        ]),
-      ),
-    });
-  });
-  app.use('/api/v2/serve', auth, modelRoutes({ pool, commands, config, serveStatus }));
+  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus }), modelRoutes({ pool, commands, config, serveStatus }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool }));
 

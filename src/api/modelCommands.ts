@@ -3,15 +3,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { deleteUnstartedModel, findLiveModelBySuffix, insertModel, ModelRow } from '../db/models';
-import { ApiError, conflict } from '../domain/apiError';
+import { ApiError, conflict, unavailable } from '../domain/apiError';
 import { modelIdPrefix, newModelKey, publicModelId } from '../domain/naming';
 import type { ServingSpec } from '../domain/servingSpec';
 import { deleteUpdate, deployUpdate, RequestAck, scaleUpdate } from '../workflows/messages';
 import type { modelWorkflow, ModelWorkflowInput } from '../workflows/modelWorkflow';
 import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../workflows/searchAttributes';
 
-const unavailable = (what: string, err: unknown) =>
-  new ApiError(503, 'temporarily_unavailable', `${what} is temporarily unavailable; retry shortly (${(err as Error).message})`);
+const unavailableBecause = (what: string, err: unknown) =>
+  unavailable(`${what} is temporarily unavailable; nothing was changed, retry shortly (${(err as Error).message})`);
 
 /** Turns a workflow's refusal into 409 and an unreachable Temporal into 503. */
 function translate(err: unknown, modelKey: string): never {
@@ -20,7 +20,7 @@ function translate(err: unknown, modelKey: string): never {
   }
   if (err instanceof WorkflowNotFoundError) throw conflict('model_finished', `model ${modelKey} is no longer managed (it was deleted)`);
   if (err instanceof ApiError) throw err;
-  throw unavailable('the workflow service', err);
+  throw unavailableBecause('the workflow service', err);
 }
 
 /** How long the API waits for a workflow to acknowledge a request before answering 503. */
@@ -69,7 +69,7 @@ export class ModelCommands {
    */
   async deploy(userId: string, spec: ServingSpec): Promise<RequestAck> {
     let row: ModelRow | null = await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix).catch((err) => {
-      throw unavailable('the database', err);
+      throw unavailableBecause('the database', err);
     });
     let created = false;
     if (!row) {
@@ -86,6 +86,15 @@ export class ModelCommands {
     } catch (err) {
       if (created) await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
       translate(err, row.modelKey);
+    }
+  }
+
+  /** PATCH of engine_kwargs: the whole new spec goes to the existing workflow as a deploy. */
+  async redeploy(modelKey: string, spec: ServingSpec): Promise<RequestAck> {
+    try {
+      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deployUpdate, { args: [spec] }));
+    } catch (err) {
+      translate(err, modelKey);
     }
   }
 

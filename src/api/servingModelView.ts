@@ -1,11 +1,12 @@
 import type { ModelRow } from '../db/models';
 import { publicModelId } from '../domain/naming';
+import type { ServingModelBody } from './contract/responseSchemas';
 
 /** ISO-8601 UTC without milliseconds, as in the contract's examples. */
 export const isoUtc = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The ServingModel of contract section 1.2, built from a model row. */
-export function toServingModel(row: ModelRow, openaiBaseUrl: string) {
+export function toServingModel(row: ModelRow, openaiBaseUrl: string): ServingModelBody {
   const modelId = publicModelId(row.prefix, row.suffix);
   return {
     model_key: row.modelKey,
@@ -24,5 +25,3 @@ export function toServingModel(row: ModelRow, openaiBaseUrl: string) {
     updated_at: isoUtc(row.updatedAt),
   };
 }
-
-export type ServingModel = ReturnType<typeof toServingModel>;

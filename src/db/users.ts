@@ -53,3 +53,18 @@ export async function findUserByToken(pool: Pool, token: string): Promise<User |
   const row = result.rows[0];
   return row ? { userId: row.user_id, isAdmin: row.is_admin } : null;
 }
+
+export interface TokenRecord {
+  tokenId: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** A user's tokens, newest first; secrets are never stored, so never listed. */
+export async function listTokens(pool: Pool, userId: string): Promise<TokenRecord[]> {
+  const result = await pool.query<{ token_id: string; created_at: Date; revoked_at: Date | null }>(
+    'SELECT token_id, created_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, token_id',
+    [userId],
+  );
+  return result.rows.map((r) => ({ tokenId: r.token_id, createdAt: r.created_at, revokedAt: r.revoked_at }));
+}

@@ -1,7 +1,7 @@
 import YAML from 'yaml';
 import { z } from 'zod';
 import { badRequest, unprocessable } from './apiError';
-import { EngineKwargs, engineKwargsSchema } from './engineKwargs';
+import { ALLOWED_ENGINE_KWARGS, EngineKwargs, engineKwargsSchema } from './engineKwargs';
 import { resolveModelSource } from './modelSourcePath';
 import { suffixSchema } from './naming';
 
@@ -18,13 +18,17 @@ export const servingSpecInputSchema = z
     model_source: z.string().describe('Local path: /private/hf/..., $HOME/..., or $HOME/common/hf/...'),
     num_replicas: z.number().describe(`Replicas, 1-${MAX_REPLICAS}`).optional(),
     gpus_per_replica: z.number().describe(`GPUs per replica (tensor parallel size), 1-${MAX_GPUS_PER_REPLICA}`).optional(),
-    engine_kwargs: z.record(z.string(), z.unknown()).describe('Allowlisted vLLM engine arguments').optional(),
+    engine_kwargs: z
+      .record(z.string(), z.unknown())
+      .describe(`Allowlisted vLLM engine arguments: ${Object.keys(ALLOWED_ENGINE_KWARGS).join(', ')}`)
+      .optional(),
     readiness_timeout_s: z
       .number()
       .describe(`Seconds a rollout may take to become ready, ${MIN_READINESS_TIMEOUT_S}-${MAX_READINESS_TIMEOUT_S}`)
       .optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'ServingSpec', example: { model_id: 'qwen-0.5b', model_source: '$HOME/common/hf/Qwen/Qwen2.5-0.5B-Instruct', num_replicas: 1, gpus_per_replica: 1 } });
 
 /** A validated spec with macros expanded: what workflows carry and `resolved_spec_yaml` shows. */
 export interface ServingSpec {

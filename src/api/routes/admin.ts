@@ -1,12 +1,10 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import { z } from 'zod';
-import { ensureUser, issueToken, revokeToken, userExists } from '../../db/users';
+import { ensureUser, issueToken, listTokens, revokeToken, userExists } from '../../db/users';
 import { badRequest, conflict, notFound } from '../../domain/apiError';
-import { userIdSchema } from '../../domain/naming';
 import { requireAdmin } from '../auth';
-
-export const createUserSchema = z.object({ user_id: userIdSchema }).strict();
+import { createUserSchema } from '../contract/requestSchemas';
+import { isoUtc } from '../servingModelView';
 
 /** Admin-only endpoints: users and their tokens. */
 export function adminRoutes(deps: { pool: Pool }): Router {
@@ -14,7 +12,13 @@ export function adminRoutes(deps: { pool: Pool }): Router {
   const router = Router();
   router.use(requireAdmin);
 
+  async function existingUser(userId: string): Promise<string> {
+    if (!(await userExists(pool, userId))) throw notFound(`user ${userId} not found`);
+    return userId;
+  }
+
   router.post('/', async (req, res) => {
+    if (!req.is('application/json')) throw badRequest('invalid_body', 'send {"user_id": "..."} as application/json');
     const parsed = createUserSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest('invalid_user', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const { created } = await ensureUser(pool, parsed.data.user_id);
@@ -23,11 +27,16 @@ export function adminRoutes(deps: { pool: Pool }): Router {
   });
 
   router.post('/:user_id/tokens', async (req, res) => {
-    const userId = req.params.user_id as string;
-    if (!(await userExists(pool, userId))) throw notFound(`user ${userId} not found`);
+    const userId = await existingUser(req.params.user_id as string);
     const { tokenId, token } = await issueToken(pool, userId);
     // The secret is shown this once; only its hash is stored.
     res.status(201).json({ user_id: userId, token_id: tokenId, token });
+  });
+
+  router.get('/:user_id/tokens', async (req, res) => {
+    const userId = await existingUser(req.params.user_id as string);
+    const tokens = await listTokens(pool, userId);
+    res.json({ items: tokens.map((t) => ({ token_id: t.tokenId, created_at: isoUtc(t.createdAt), revoked_at: t.revokedAt ? isoUtc(t.revokedAt) : null })) });
   });
 
   router.delete('/:user_id/tokens/:token_id', async (req, res) => {

@@ -1,25 +1,62 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 import type { AppConfig } from '../../config/config';
 import { getModel, listEvents, listModels, ModelRow } from '../../db/models';
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
-import { checkReplicas, specToYaml, validateServingSpec } from '../../domain/servingSpec';
+import { checkReplicas, parseEngineKwargs, ServingSpec, specToYaml, validateServingSpec } from '../../domain/servingSpec';
 import { deploymentNameFor } from '../../ray/serveConfig';
 import { currentUser } from '../auth';
+import { patchModelSchema, type PatchModel } from '../contract/requestSchemas';
+import type { ModelDetailBody, ModelServeStatusBody, RequestAckBody } from '../contract/responseSchemas';
 import type { ModelCommands } from '../modelCommands';
 import type { ServeStatusCache } from '../serveStatusCache';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
 
-export const patchBodySchema = z
-  .object({ num_replicas: z.number().describe('New replica count') })
-  .strict();
+/** Fields that exist in a ServingSpec but change only through POST, with the reason given to the user. */
+const POST_ONLY_FIELDS: Readonly<Record<string, string>> = {
+  gpus_per_replica: 'gpus_per_replica cannot be patched; POST the full ServingSpec to change it (the model redeploys)',
+  model_source: 'model_source cannot be patched; POST the full ServingSpec to change it (the model redeploys)',
+  model_id: 'model_id names the model and cannot be changed; POST a spec with the new model_id to create another model',
+  readiness_timeout_s: 'readiness_timeout_s cannot be patched; POST the full ServingSpec to change it',
+};
+
+function parsePatch(body: unknown): PatchModel {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('invalid_body', 'the PATCH body must be a JSON object, e.g. {"num_replicas": 2}');
+  }
+  for (const [field, reason] of Object.entries(POST_ONLY_FIELDS)) if (field in body) throw badRequest('invalid_spec', reason, { field });
+  const parsed = patchModelSchema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}; PATCH accepts num_replicas and engine_kwargs` : `${i.path.join('.')}: ${i.message}`,
+    );
+    throw badRequest('invalid_spec', problems.join('; '));
+  }
+  if (parsed.data.num_replicas === undefined && parsed.data.engine_kwargs === undefined) {
+    throw badRequest('invalid_spec', 'the PATCH body changes nothing; send num_replicas and/or engine_kwargs');
+  }
+  return parsed.data;
+}
+
+/** The spec a PATCH asks for: the serving spec with the new replica count and engine_kwargs merged in. */
+function patchedSpec(current: ServingSpec, patch: PatchModel, allowStandInKnobs: boolean): ServingSpec {
+  const numReplicas = patch.num_replicas ?? current.num_replicas;
+  checkReplicas(numReplicas);
+  if (!patch.engine_kwargs) return { ...current, num_replicas: numReplicas };
+  const merged: Record<string, unknown> = { ...current.engine_kwargs };
+  for (const [key, value] of Object.entries(patch.engine_kwargs)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return { ...current, num_replicas: numReplicas, engine_kwargs: parseEngineKwargs(merged, allowStandInKnobs) };
+}
 
 export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config: AppConfig; serveStatus: ServeStatusCache }): Router {
   const { pool, commands, config, serveStatus } = deps;
   const openaiBaseUrl = config.serving.openai_base_url;
+  const allowStandInKnobs = config.serving.llm.server_cls !== null;
   const router = Router();
 
   /** The caller's model; another user's model is reported missing so its existence does not leak. */
@@ -30,11 +67,28 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     return row;
   }
 
+  async function serveStatusOf(row: ModelRow): Promise<ModelServeStatusBody> {
+    const appName = config.serving.app_name;
+    const details = await serveStatus.get();
+    if (details instanceof Error) {
+      return { app_name: appName, app_status: 'UNKNOWN', deployment_status: null, running_replicas: 0, message: `Ray dashboard not reachable: ${details.message}` };
+    }
+    const app = details.applications[appName];
+    const deployment = app?.deployments[deploymentNameFor(publicModelId(row.prefix, row.suffix), config.serving.llm.server_cls)];
+    return {
+      app_name: appName,
+      app_status: app?.status ?? 'NOT_DEPLOYED',
+      deployment_status: deployment?.status ?? null,
+      running_replicas: deployment ? deployment.replicas.filter((r) => r.state === 'RUNNING').length : 0,
+      message: deployment?.message || app?.message || null,
+    };
+  }
+
   router.post('/models', async (req, res) => {
     const user = currentUser(req);
-    const spec = validateServingSpec(specDocument(req), { userId: user.userId, allowStandInKnobs: config.serving.llm.server_cls !== null });
-    const ack = await commands.deploy(user.userId, spec);
-    res.status(202).json({ model_key: ack.model_key, state: ack.state, revision: ack.revision, changed: ack.changed });
+    const spec = validateServingSpec(specDocument(req), { userId: user.userId, allowStandInKnobs });
+    const ack: RequestAckBody = await commands.deploy(user.userId, spec);
+    res.status(202).json(ack);
   });
 
   router.get('/models', async (req, res) => {
@@ -46,54 +100,33 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
   router.get('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
     const row = await ownedModel(user.userId, req.params.model_key);
-    const [events, details] = await Promise.all([listEvents(pool, row.modelKey), serveStatus.get()]);
-    const appName = config.serving.app_name;
-    let serve: Record<string, unknown>;
-    if (details instanceof Error) {
-      serve = { app_name: appName, app_status: 'UNKNOWN', message: `Ray dashboard not reachable: ${details.message}` };
-    } else {
-      const app = details.applications[appName];
-      const deployment = app?.deployments[deploymentNameFor(publicModelId(row.prefix, row.suffix), config.serving.llm.server_cls)];
-      serve = {
-        app_name: appName,
-        app_status: app?.status ?? 'NOT_DEPLOYED',
-        deployment_status: deployment?.status ?? null,
-        running_replicas: deployment ? deployment.replicas.filter((r) => r.state === 'RUNNING').length : 0,
-      };
-    }
-    res.json({
+    const [events, serve] = await Promise.all([listEvents(pool, row.modelKey), serveStatusOf(row)]);
+    const body: ModelDetailBody = {
       model: toServingModel(row, openaiBaseUrl),
       resolved_spec_yaml: specToYaml(row.spec),
       events: events.map((e) => ({ seq: e.seq, event_type: e.eventType, created_at: isoUtc(e.createdAt), payload: e.payload })),
       serve_status: serve,
-    });
+    };
+    res.json(body);
   });
 
   router.patch('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
     const row = await ownedModel(user.userId, req.params.model_key);
     if (!req.is('application/json')) throw badRequest('invalid_body', 'send PATCH bodies as application/json, e.g. {"num_replicas": 2}');
-    if (req.body && typeof req.body === 'object' && 'gpus_per_replica' in req.body) {
-      throw badRequest('invalid_spec', 'gpus_per_replica cannot be patched; POST the full ServingSpec to change it (the model redeploys)');
-    }
-    const parsed = patchBodySchema.safeParse(req.body);
-    if (!parsed.success) {
-      throw badRequest('invalid_spec', parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}; PATCH accepts only num_replicas` : `${i.path.join('.')}: ${i.message}`)).join('; '));
-    }
-    checkReplicas(parsed.data.num_replicas);
-    const ack = await commands.scale(row.modelKey, parsed.data.num_replicas);
-    res.json({ model_key: ack.model_key, state: ack.state, revision: ack.revision, changed: ack.changed });
+    const patch = parsePatch(req.body);
+    const spec = patchedSpec(row.spec, patch, allowStandInKnobs);
+    // A pure scale is its own message (the workflow records SCALE_REQUESTED); an engine change redeploys the spec.
+    const ack: RequestAckBody = patch.engine_kwargs ? await commands.redeploy(row.modelKey, spec) : await commands.scale(row.modelKey, spec.num_replicas);
+    res.json(ack);
   });
 
   router.delete('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
     const row = await ownedModel(user.userId, req.params.model_key);
-    if (row.state === 'DELETED') {
-      res.json({ model_key: row.modelKey, state: 'DELETED' });
-      return;
-    }
-    const ack = await commands.delete(row.modelKey);
-    res.json({ model_key: ack.model_key, state: ack.state });
+    const ack: RequestAckBody =
+      row.state === 'DELETED' ? { model_key: row.modelKey, state: 'DELETED', revision: row.revision, changed: false } : await commands.delete(row.modelKey);
+    res.json(ack);
   });
 
   return router;

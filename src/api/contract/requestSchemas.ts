@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { userIdSchema } from '../../domain/naming';
+import { MAX_REPLICAS } from '../../domain/servingSpec';
+
+/**
+ * PATCH body: a scale (`num_replicas`) and/or a change of allowlisted `engine_kwargs`, merged into
+ * the model's current ones (a key set to null removes it). Everything else is refused by name;
+ * `gpus_per_replica` and `model_source` change only through a POST of the whole spec.
+ */
+export const patchModelSchema = z
+  .object({
+    num_replicas: z.number().describe(`New replica count, 1-${MAX_REPLICAS}`).optional(),
+    engine_kwargs: z
+      .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+      .describe('Allowlisted vLLM engine arguments merged into the current ones; null removes a key')
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'PatchModel', example: { num_replicas: 2 } });
+
+export type PatchModel = z.infer<typeof patchModelSchema>;
+
+export const createUserSchema = z.object({ user_id: userIdSchema }).strict().meta({ id: 'CreateUser', example: { user_id: 'alice' } });

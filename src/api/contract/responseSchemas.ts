@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { MODEL_STATES } from '../../domain/lifecycle';
+
+/**
+ * Every JSON body the API answers, as zod schemas. Routes build their answers against these
+ * types, the OpenAPI document is generated from them, and the contract tests parse real
+ * responses with them, so the three cannot drift apart. Objects are strict: a field the
+ * contract does not name is a test failure, not a silent addition.
+ */
+const isoTimestamp = z.iso.datetime().describe('ISO-8601 UTC, e.g. 2026-01-06T12:30:00Z');
+const modelState = z.enum(MODEL_STATES).meta({ id: 'ModelState' });
+
+export const servingModelSchema = z
+  .object({
+    model_key: z.string().describe('svc-<user_id>-<YYYYMMDD>-<HHMMSS>-<4 of [0-9a-z]>'),
+    user_id: z.string(),
+    model_id: z.string().describe('The OpenAI model name: <user_id>-<YYYYMMDDHHMM>-<suffix>'),
+    model_id_suffix: z.string(),
+    model_id_prefix: z.string(),
+    model_source: z.string().describe('Logical path under /private'),
+    num_replicas: z.int(),
+    gpus_per_replica: z.int(),
+    total_gpus: z.int().describe('num_replicas x gpus_per_replica'),
+    state: modelState,
+    endpoint: z.object({ openai_base_url: z.string(), model: z.string() }).strict(),
+    error_summary: z.string().nullable().describe('Null unless something failed'),
+    created_at: isoTimestamp,
+    updated_at: isoTimestamp,
+  })
+  .strict()
+  .meta({ id: 'ServingModel' });
+
+export const modelListSchema = z
+  .object({ items: z.array(servingModelSchema), openai_base_url: z.string() })
+  .strict()
+  .meta({ id: 'ModelList' });
+
+export const modelEventSchema = z
+  .object({
+    seq: z.int().describe('Order of the event within the model, from 1'),
+    event_type: z.string(),
+    created_at: isoTimestamp,
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .meta({ id: 'ModelEvent' });
+
+export const modelServeStatusSchema = z
+  .object({
+    app_name: z.string(),
+    app_status: z.string().describe('Ray Serve application status; NOT_DEPLOYED or UNKNOWN when Ray has none or cannot be asked'),
+    deployment_status: z.string().nullable().describe("This model's deployment status, null when it has none"),
+    running_replicas: z.int(),
+    message: z.string().nullable(),
+  })
+  .strict()
+  .meta({ id: 'ModelServeStatus' });
+
+export const modelDetailSchema = z
+  .object({
+    model: servingModelSchema,
+    resolved_spec_yaml: z.string().describe('The spec as applied: macros expanded, defaults filled in, logical paths'),
+    events: z.array(modelEventSchema),
+    serve_status: modelServeStatusSchema,
+  })
+  .strict()
+  .meta({ id: 'ModelDetail' });
+
+export const requestAckSchema = z
+  .object({
+    model_key: z.string(),
+    state: modelState,
+    revision: z.int().describe('The revision this request produced (or the current one when nothing changed)'),
+    changed: z.boolean().describe('False when the request changed nothing, so no rollout starts'),
+  })
+  .strict()
+  .meta({ id: 'RequestAck' });
+
+export const serveClusterStatusSchema = z
+  .object({
+    proxies: z.record(z.string(), z.string()).describe('HTTP proxy status per Ray node'),
+    applications: z.record(
+      z.string(),
+      z
+        .object({
+          status: z.string(),
+          message: z.string(),
+          deployments: z.record(
+            z.string(),
+            z.object({ status: z.string(), message: z.string(), replicas: z.array(z.string()).describe('Replica states') }).strict(),
+          ),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .meta({ id: 'ServeClusterStatus' });
+
+export const userCreatedSchema = z.object({ user_id: z.string() }).strict().meta({ id: 'UserCreated' });
+
+export const tokenIssuedSchema = z
+  .object({ user_id: z.string(), token_id: z.string(), token: z.string().describe('The secret; shown this once, only its hash is stored') })
+  .strict()
+  .meta({ id: 'TokenIssued' });
+
+export const tokenListSchema = z
+  .object({
+    items: z.array(z.object({ token_id: z.string(), created_at: isoTimestamp, revoked_at: isoTimestamp.nullable() }).strict()),
+  })
+  .strict()
+  .meta({ id: 'TokenList' });
+
+export const tokenRevokedSchema = z.object({ token_id: z.string(), revoked: z.literal(true) }).strict().meta({ id: 'TokenRevoked' });
+
+export const healthSchema = z
+  .object({ status: z.enum(['ok', 'unavailable']), postgres: z.string(), temporal: z.string() })
+  .strict()
+  .meta({ id: 'Health' });
+
+export const errorBodySchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string().describe('Stable, machine-readable'),
+        message: z.string().describe('What went wrong, naming the field or rule'),
+        field: z.string().optional().describe('The spec field at fault, where there is one'),
+      })
+      .strict(),
+  })
+  .strict()
+  .meta({ id: 'Error' });
+
+export type ServingModelBody = z.infer<typeof servingModelSchema>;
+export type ModelDetailBody = z.infer<typeof modelDetailSchema>;
+export type ModelServeStatusBody = z.infer<typeof modelServeStatusSchema>;
+export type RequestAckBody = z.infer<typeof requestAckSchema>;
+export type ServeClusterStatusBody = z.infer<typeof serveClusterStatusSchema>;
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,18 @@
+import { Router } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import { buildOpenApiDocument } from '../contract/openapiDocument';
+
+/**
+ * The OpenAPI document and a browsable page for it. Both are public: they describe the API,
+ * they do not open it. Swagger UI's assets are served from the installed package, so the page
+ * works on a machine with no route to the internet.
+ */
+export function docsRoutes(): Router {
+  const document = buildOpenApiDocument();
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.use('/docs', swaggerUi.serveFiles(document), swaggerUi.setup(document, { customSiteTitle: 'argus-serve API' }));
+  return router;
+}
