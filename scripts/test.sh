@@ -18,6 +18,8 @@ rm -rf "$STATE_DIR"
 echo "==> starting PostgreSQL, Temporal and Ray for tests (logs in .data/test)"
 scripts/stack.sh up test
 
+# Tests provoke failures on purpose; their warnings would drown the results.
+export LOG_LEVEL=${LOG_LEVEL:-error}
 export ARGUS_TEST_PYTHON="$(pwd)/.venv/bin/python"
 export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
 status=0

@@ -21,6 +21,9 @@ export interface ApiDependencies {
   adminToken: string;
 }
 
+/** How long /healthz waits for each dependency. */
+const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
 export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
@@ -32,7 +35,12 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   app.use(express.text({ limit: BODY_LIMIT_BYTES, type: YAML_TYPES }));
 
   app.get('/healthz', async (_req, res) => {
-    const checks = await Promise.allSettled([pool.query('SELECT 1'), temporal.connection.workflowService.getSystemInfo({})]);
+    // Bounded, so a dead dependency makes the check answer 503 quickly instead of hanging on retries.
+    const deadline = Date.now() + HEALTH_CHECK_TIMEOUT_MS;
+    const checks = await Promise.allSettled([
+      pool.query('SELECT 1'),
+      temporal.withDeadline(deadline, () => temporal.connection.workflowService.getSystemInfo({})),
+    ]);
     const [db, tmp] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : `unavailable: ${(c.reason as Error).message}`));
     const healthy = db === 'ok' && tmp === 'ok';
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', postgres: db, temporal: tmp });

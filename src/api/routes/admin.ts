@@ -4,6 +4,7 @@ import { ensureUser, issueToken, listTokens, revokeToken, userExists } from '../
 import { badRequest, conflict, notFound } from '../../domain/apiError';
 import { requireAdmin } from '../auth';
 import { createUserSchema } from '../contract/requestSchemas';
+import { requireJsonBody } from '../jsonBody';
 import { isoUtc } from '../servingModelView';
 
 /** Admin-only endpoints: users and their tokens. */
@@ -18,8 +19,7 @@ export function adminRoutes(deps: { pool: Pool }): Router {
   }
 
   router.post('/', async (req, res) => {
-    if (!req.is('application/json')) throw badRequest('invalid_body', 'send {"user_id": "..."} as application/json');
-    const parsed = createUserSchema.safeParse(req.body);
+    const parsed = createUserSchema.safeParse(requireJsonBody(req, '{"user_id": "alice"}'));
     if (!parsed.success) throw badRequest('invalid_user', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const { created } = await ensureUser(pool, parsed.data.user_id);
     if (!created) throw conflict('user_exists', `user ${parsed.data.user_id} already exists`);

@@ -11,6 +11,7 @@ import { patchModelSchema, type PatchModel } from '../contract/requestSchemas';
 import type { ModelDetailBody, ModelServeStatusBody, RequestAckBody } from '../contract/responseSchemas';
 import type { ModelCommands } from '../modelCommands';
 import type { ServeStatusCache } from '../serveStatusCache';
+import { requireJsonBody } from '../jsonBody';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
 
@@ -113,8 +114,7 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
   router.patch('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
     const row = await ownedModel(user.userId, req.params.model_key);
-    if (!req.is('application/json')) throw badRequest('invalid_body', 'send PATCH bodies as application/json, e.g. {"num_replicas": 2}');
-    const patch = parsePatch(req.body);
+    const patch = parsePatch(requireJsonBody(req, '{"num_replicas": 2}'));
     const spec = patchedSpec(row.spec, patch, allowStandInKnobs);
     // A pure scale is its own message (the workflow records SCALE_REQUESTED); an engine change redeploys the spec.
     const ack: RequestAckBody = patch.engine_kwargs ? await commands.redeploy(row.modelKey, spec) : await commands.scale(row.modelKey, spec.num_replicas);
