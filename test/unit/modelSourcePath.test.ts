@@ -53,6 +53,9 @@ describe('model_source path rules', () => {
     const segment = fc.oneof(
       fc.constantFrom('..', '.', '', 'hf', 'users', 'alice', 'bob', 'private', '$HOME', 'common', 'datasets', '%2e%2e', '\uff0e\uff0e', '\\..'),
       fc.string({ maxLength: 6 }),
+      // Any code point: full-width and other look-alike dots and slashes, NUL, controls, lone surrogates.
+      fc.string({ maxLength: 4, unit: 'binary' }),
+      fc.constantFrom('\u2024\u2024', '\u2215', '\u002e\u0338', '\u0000', '\ud800', '..\u200b', 'hf\u00a0'),
     );
     const candidate = fc.tuple(fc.constantFrom('', '/', '$HOME', '$HOME/', '/private/', '$HOME/common/hf/'), fc.array(segment, { maxLength: 6 })).map(
       ([start, parts]) => start + parts.join('/'),
