@@ -1,4 +1,5 @@
 import express, { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
@@ -7,6 +8,7 @@ import { RayDashboardClient } from '../ray/dashboardClient';
 import { authenticate } from './auth';
 import { errorHandler } from './errorHandler';
 import { ModelCommands } from './modelCommands';
+import { perTokenRateLimit } from './rateLimit';
 import { adminRoutes } from './routes/admin';
 import { docsRoutes } from './routes/docs';
 import { modelRoutes } from './routes/models';
@@ -27,6 +29,13 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
+  // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
+  app.use(helmet());
+  // Answers carry tokens and live state: never cached by a browser or a proxy.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   const dashboard = new RayDashboardClient(config.serving.ray_dashboard_url, 3_000);
   const serveStatus = new ServeStatusCache(dashboard);
   const commands = new ModelCommands(pool, temporal, config);
@@ -46,7 +55,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', postgres: db, temporal: tmp });
   });
 
-  const auth = authenticate(pool, adminToken);
+  const auth = [authenticate(pool, adminToken), perTokenRateLimit(config.api.rate_limit_per_minute)];
   app.use('/api/v2', docsRoutes());
   // The admin status route comes before the models router so a request is authenticated once.
   app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus }), modelRoutes({ pool, commands, config, serveStatus }));

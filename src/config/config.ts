@@ -8,7 +8,13 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..'); // src/config or d
 
 const configSchema = z
   .object({
-    api: z.object({ port: z.coerce.number().int().min(1).max(65535) }).strict(),
+    api: z
+      .object({
+        port: z.coerce.number().int().min(1).max(65535),
+        /** Authenticated requests per token and minute; 0 turns the limit off. */
+        rate_limit_per_minute: z.coerce.number().int().min(0).default(600),
+      })
+      .strict(),
     database: z.object({ url: z.string().url() }).strict(),
     temporal: z
       .object({
@@ -45,6 +51,7 @@ export type AppConfig = z.infer<typeof configSchema>;
 /** Environment variables that override single keys of the file (documented in config/dev.yaml). */
 const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['API_PORT', ['api', 'port']],
+  ['ARGUS_RATE_LIMIT_PER_MINUTE', ['api', 'rate_limit_per_minute']],
   ['ARGUS_DATABASE_URL', ['database', 'url']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],

@@ -424,6 +424,39 @@ describe('when Postgres, Temporal and Ray cannot be reached', () => {
   });
 });
 
+describe('protection', () => {
+  it('sets security headers and forbids caching on every answer', async () => {
+    for (const response of [await call('listModels'), await call('getModel', { model_key: 'svc-alice-20200101-000000-zzzz' }), await h.call('GET', '/api/v2/docs/', { token: null })]) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+      expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+
+  it('limits each token per minute with 429, on every operation, leaving other tokens alone', async () => {
+    const config = structuredClone(h.stack.config);
+    config.api.rate_limit_per_minute = 3;
+    const limited = await serve(createApp({ config, pool: h.stack.pool, temporal: h.stack.client, adminToken: h.tokens.admin }), () => h.tokens.admin);
+    try {
+      const params = { model_key: 'svc-alice-20200101-000000-zzzz', user_id: 'alice', token_id: 'tok_x' };
+      for (let i = 0; i < 3; i++) expect((await call('listTokens', params, {}, () => limited.call)).status).toBe(200);
+      for (const op of operations.filter((o) => o.id !== 'health')) {
+        const response = await call(op.id, params, op.id === 'createModel' ? { body: spec('limited') } : {}, () => limited.call);
+        expectAnswer(op.id, response, 429, 'rate_limited');
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      // Another token has its own budget; nothing the limited requests asked for happened.
+      expect((await call('listModels', {}, { token: h.tokens.bob }, () => limited.call)).status).toBe(200);
+      expect(modelListSchema.parse((await call('listModels')).body).items.map((m) => m.model_id_suffix)).not.toContain('limited');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('coverage of the document', () => {
   it('exercised every documented status of every operation', () => {
     const missing = operations.flatMap((o) => o.statuses.filter((s) => !exercised.get(o.id)?.has(s)).map((s) => `${o.method} ${o.path} ${s}`));

@@ -27,13 +27,14 @@ const ERROR_MEANINGS = {
   413: `Request body larger than ${BODY_LIMIT_BYTES} bytes`,
   415: `Body is not ${YAML_TYPES.join(', ')} or application/json`,
   422: 'Resource values out of range (num_replicas, gpus_per_replica, readiness_timeout_s)',
+  429: 'This token sent too many requests in the last minute; wait for Retry-After seconds',
   503: 'Postgres, Temporal or Ray cannot be reached right now; nothing was accepted, retry',
 } as const;
 type ErrorStatus = keyof typeof ERROR_MEANINGS;
 
 function answers(success: ZodOpenApiResponsesObject, errors: ErrorStatus[]): ZodOpenApiResponsesObject {
   const responses: ZodOpenApiResponsesObject = { ...success };
-  for (const status of [401, ...errors, 503] as ErrorStatus[]) {
+  for (const status of [401, ...errors, 429, 503] as ErrorStatus[]) {
     responses[`${status}`] = { description: ERROR_MEANINGS[status], content: { 'application/json': { schema: errorBodySchema } } };
   }
   return responses;
