@@ -1,9 +1,11 @@
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { ApiError } from '../domain/apiError';
+import { logger } from '../observability/logger';
 import { RayDashboardClient } from '../ray/dashboardClient';
 import { authenticate } from './auth';
 import { errorHandler } from './errorHandler';
@@ -29,6 +31,14 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
+  // One log line per request; the logger redacts Authorization and cookies.
+  app.use(
+    pinoHttp({
+      logger,
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   // Answers carry tokens and live state: never cached by a browser or a proxy.

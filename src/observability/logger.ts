@@ -6,5 +6,8 @@ import pino from 'pino';
  */
 export const logger = pino({
   level: process.env.LOG_LEVEL ?? 'info',
-  redact: { paths: ['req.headers.authorization', '*.token', 'token', '*.authorization'], censor: '[redacted]' },
+  redact: {
+    paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.token', 'token', '*.authorization'],
+    censor: '[redacted]',
+  },
 });

@@ -51,11 +51,12 @@ export async function serve(app: Express, defaultToken: () => string | null) {
  * The API against real Temporal and Postgres with the Ray double: users alice and bob with a
  * token each, and the bootstrap admin token.
  */
-export async function startApiHarness(options: { readinessTimeoutS?: number } = {}) {
+export async function startApiHarness(options: { readinessTimeoutS?: number; rateLimitPerMinute?: number } = {}) {
   const adminToken = 'integration-admin-token-0123456789';
   const ray = new RayDouble();
   await ray.start();
   const stack: RunningStack = await startStack(testConfig({ rayUrl: ray.url, readinessTimeoutS: options.readinessTimeoutS ?? 30 }));
+  if (options.rateLimitPerMinute !== undefined) stack.config.api.rate_limit_per_minute = options.rateLimitPerMinute;
   await ensureUser(stack.pool, ADMIN_USER_ID, true);
   const tokens = { admin: adminToken, alice: (await issueToken(stack.pool, 'alice')).token, bob: (await issueToken(stack.pool, 'bob')).token };
   const http = await serve(createApp({ config: stack.config, pool: stack.pool, temporal: stack.client, adminToken }), () => tokens.alice);
