@@ -9,6 +9,8 @@ import { logger } from '../observability/logger';
 import { RayDashboardClient } from '../ray/dashboardClient';
 import { authenticate } from './auth';
 import { errorHandler } from './errorHandler';
+import { buildOpenApiDocument } from './contract/openapiDocument';
+import { methodNotAllowed } from './methodNotAllowed';
 import { ModelCommands } from './modelCommands';
 import { perTokenRateLimit } from './rateLimit';
 import { adminRoutes } from './routes/admin';
@@ -72,6 +74,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool }));
 
+  app.use(methodNotAllowed(buildOpenApiDocument().paths ?? {}));
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -70,3 +70,16 @@ export function engineKwargsSchema(allowStandInKnobs: boolean) {
     })
     .transform((value) => value as EngineKwargs);
 }
+
+/**
+ * The allowlist as JSON Schema, for the OpenAPI document: generated from the same zod shapes
+ * the validator uses. `nullable` adds null to each value (a PATCH removes a key with null).
+ * The CPU stand-in's knobs are left out: they exist only where the stand-in is configured.
+ */
+export function engineKwargsJsonSchema(nullable: boolean): Record<string, unknown> {
+  const shape = Object.fromEntries(
+    Object.entries(ALLOWED_ENGINE_KWARGS).map(([key, schema]) => [key, nullable ? (schema as z.ZodType).nullable() : schema]),
+  );
+  const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(z.object(shape).partial().strict()) as Record<string, unknown>;
+  return jsonSchema;
+}

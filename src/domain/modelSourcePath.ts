@@ -14,7 +14,13 @@ import { ApiError, badRequest, forbidden } from './apiError';
  *   directory, anything outside /private, /private/datasets, or a root itself.
  */
 export const LOGICAL_ROOT = '/private';
-const MAX_LENGTH = 1024;
+export const MAX_MODEL_SOURCE_LENGTH = 1024;
+/**
+ * The character-level shape of an acceptable model_source, as the OpenAPI document states it:
+ * printable ASCII without "$" (but a leading $HOME), "%" or "\\". The rules a pattern cannot say
+ * well (".." segments, surrounding spaces, the allowed roots) are enforced below.
+ */
+export const MODEL_SOURCE_SHAPE = /^(\$HOME|\$HOME\/[ -#&-\[\]-~]*|\/[ -#&-\[\]-~]*)$/;
 
 const invalid = (why: string): ApiError => badRequest('invalid_model_source', `model_source ${why}`);
 
@@ -41,7 +47,7 @@ function expandHome(raw: string, userId: string): string {
 /** Expands macros, checks every rule and returns the normalised logical path (`/private/...`). */
 export function resolveModelSource(raw: string, userId: string): string {
   if (raw.trim() === '') throw invalid('must not be empty');
-  if (raw.length > MAX_LENGTH) throw invalid(`must be at most ${MAX_LENGTH} characters`);
+  if (raw.length > MAX_MODEL_SOURCE_LENGTH) throw invalid(`must be at most ${MAX_MODEL_SOURCE_LENGTH} characters`);
   // Printable ASCII only: rules out NUL, control characters and unicode look-alikes in one check.
   if (!/^[\x20-\x7e]+$/.test(raw)) throw invalid('must contain only printable ASCII characters');
   if (raw.includes('\\')) throw invalid('must not contain backslashes');

@@ -1,8 +1,8 @@
 import YAML from 'yaml';
 import { z } from 'zod';
 import { badRequest, unprocessable } from './apiError';
-import { ALLOWED_ENGINE_KWARGS, EngineKwargs, engineKwargsSchema } from './engineKwargs';
-import { resolveModelSource } from './modelSourcePath';
+import { ALLOWED_ENGINE_KWARGS, EngineKwargs, engineKwargsJsonSchema, engineKwargsSchema } from './engineKwargs';
+import { MAX_MODEL_SOURCE_LENGTH, MODEL_SOURCE_SHAPE, resolveModelSource } from './modelSourcePath';
 import { suffixSchema } from './naming';
 
 /** Resource bounds; values outside them are 422 (contract section 4), wrong types are 400. */
@@ -11,20 +11,36 @@ export const MAX_GPUS_PER_REPLICA = 8;
 export const MIN_READINESS_TIMEOUT_S = 30;
 export const MAX_READINESS_TIMEOUT_S = 6 * 3600;
 
+/**
+ * How the OpenAPI document states a resource range. The schema itself accepts any number so
+ * that a value out of range is answered 422 (contract section 4) while a wrong type is 400.
+ */
+export const wholeNumber = (minimum: number, maximum: number) => ({ type: 'integer' as const, minimum, maximum });
+
 /** The ServingSpec as users write it (section 1.1). Unknown fields are an error. */
 export const servingSpecInputSchema = z
   .object({
     model_id: suffixSchema.describe('Suffix of the public model name, e.g. qwen-0.5b'),
-    model_source: z.string().describe('Local path: /private/hf/..., $HOME/..., or $HOME/common/hf/...'),
-    num_replicas: z.number().describe(`Replicas, 1-${MAX_REPLICAS}`).optional(),
-    gpus_per_replica: z.number().describe(`GPUs per replica (tensor parallel size), 1-${MAX_GPUS_PER_REPLICA}`).optional(),
+    model_source: z
+      .string()
+      .describe('Local path: /private/hf/..., $HOME/..., or $HOME/common/hf/... (printable ASCII without "%" or "\\"; see the path rules)')
+      // The document states the character rules; resolveModelSource enforces them with messages that name the rule.
+      .meta({ override: { pattern: MODEL_SOURCE_SHAPE.source, maxLength: MAX_MODEL_SOURCE_LENGTH } }),
+    num_replicas: z.number().describe(`Replicas, 1-${MAX_REPLICAS}`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
+    gpus_per_replica: z
+      .number()
+      .describe(`GPUs per replica (tensor parallel size), 1-${MAX_GPUS_PER_REPLICA}`)
+      .meta({ override: wholeNumber(1, MAX_GPUS_PER_REPLICA) })
+      .optional(),
     engine_kwargs: z
       .record(z.string(), z.unknown())
       .describe(`Allowlisted vLLM engine arguments: ${Object.keys(ALLOWED_ENGINE_KWARGS).join(', ')}`)
+      .meta({ override: ({ jsonSchema }) => void Object.assign(jsonSchema, engineKwargsJsonSchema(false)) })
       .optional(),
     readiness_timeout_s: z
       .number()
       .describe(`Seconds a rollout may take to become ready, ${MIN_READINESS_TIMEOUT_S}-${MAX_READINESS_TIMEOUT_S}`)
+      .meta({ override: wholeNumber(MIN_READINESS_TIMEOUT_S, MAX_READINESS_TIMEOUT_S) })
       .optional(),
   })
   .strict()

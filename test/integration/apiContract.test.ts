@@ -390,6 +390,19 @@ describe('admin', () => {
     expect(errorBodySchema.parse(unknown.body).error.code).toBe('not_found');
   });
 
+  it('answers 405 with Allow for a documented path asked with a method it does not have', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', '/api/v2/serve/models', 'POST, GET'],
+      ['TRACE', '/api/v2/serve/status', 'GET'],
+      ['POST', '/api/v2/serve/models/svc-alice-20200101-000000-zzzz', 'GET, PATCH, DELETE'],
+      ['DELETE', '/healthz', 'GET'],
+    ] as const) {
+      const response = await h.call(method, path);
+      expect([response.status, response.headers.get('allow')]).toEqual([405, allow]);
+      expect(errorBodySchema.parse(response.body).error.code).toBe('method_not_allowed');
+    }
+  });
+
   it('reports health', async () => {
     expectAnswer('health', await call('health', {}, { token: null }), 200);
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ApiError } from '../../src/domain/apiError';
-import { resolveModelSource, toStoragePath } from '../../src/domain/modelSourcePath';
+import { MODEL_SOURCE_SHAPE, resolveModelSource, toStoragePath } from '../../src/domain/modelSourcePath';
 
 function outcome(raw: string, user = 'alice'): string | number {
   try {
@@ -74,5 +74,16 @@ describe('model_source path rules', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+
+  it('refuses every path outside the shape the OpenAPI document states (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 30, unit: 'binary' }), fc.string({ maxLength: 30 }).map((t) => `/private/hf/${t}`)), (raw) => {
+        if (!MODEL_SOURCE_SHAPE.test(raw)) expect(typeof outcome(raw)).toBe('number');
+      }),
+      { numRuns: 5000 },
+    );
+    expect(MODEL_SOURCE_SHAPE.test('$HOME/common/hf/Qwen/Qwen2.5-0.5B')).toBe(true);
+    expect(MODEL_SOURCE_SHAPE.test('/private/hf/a%2e')).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { engineKwargsJsonSchema } from '../../domain/engineKwargs';
 import { userIdSchema } from '../../domain/naming';
-import { MAX_REPLICAS } from '../../domain/servingSpec';
+import { MAX_REPLICAS, wholeNumber } from '../../domain/servingSpec';
 
 /**
  * PATCH body: a scale (`num_replicas`) and/or a change of allowlisted `engine_kwargs`, merged into
@@ -9,14 +10,16 @@ import { MAX_REPLICAS } from '../../domain/servingSpec';
  */
 export const patchModelSchema = z
   .object({
-    num_replicas: z.number().describe(`New replica count, 1-${MAX_REPLICAS}`).optional(),
+    num_replicas: z.number().describe(`New replica count, 1-${MAX_REPLICAS}`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
     engine_kwargs: z
       .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
       .describe('Allowlisted vLLM engine arguments merged into the current ones; null removes a key')
+      .meta({ override: ({ jsonSchema }) => void Object.assign(jsonSchema, engineKwargsJsonSchema(true)) })
       .optional(),
   })
   .strict()
-  .meta({ id: 'PatchModel', example: { num_replicas: 2 } });
+  // "At least one field" is checked in the route; the document says it too.
+  .meta({ id: 'PatchModel', example: { num_replicas: 2 }, override: { minProperties: 1 } });
 
 export type PatchModel = z.infer<typeof patchModelSchema>;
 
