@@ -393,7 +393,7 @@ describe('admin', () => {
   it('answers 405 with Allow for a documented path asked with a method it does not have', async () => {
     for (const [method, path, allow] of [
       ['PUT', '/api/v2/serve/models', 'POST, GET'],
-      ['TRACE', '/api/v2/serve/status', 'GET'],
+      ['PUT', '/api/v2/serve/status', 'GET'],
       ['POST', '/api/v2/serve/models/svc-alice-20200101-000000-zzzz', 'GET, PATCH, DELETE'],
       ['DELETE', '/healthz', 'GET'],
     ] as const) {
