@@ -1,8 +1,8 @@
 import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
-import { deleteUnstartedModel, findLiveModelBySuffix, insertModel, ModelRow } from '../db/models';
+import { deleteUnstartedModel, findLiveModelBySuffix, getModel, insertModel, ModelRow } from '../db/models';
 import { ApiError, conflict, unavailable } from '../domain/apiError';
 import { modelIdPrefix, newModelKey, publicModelId } from '../domain/naming';
 import type { ServingSpec } from '../domain/servingSpec';
@@ -18,7 +18,7 @@ function translate(err: unknown, modelKey: string): never {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'RequestRefused') {
     throw conflict('model_busy', err.cause.message);
   }
-  if (err instanceof WorkflowNotFoundError) throw conflict('model_finished', `model ${modelKey} is no longer managed (it was deleted)`);
+  if (err instanceof WorkflowNotFoundError || err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('model_finished', `model ${modelKey} is no longer managed (it was deleted)`);
   if (err instanceof ApiError) throw err;
   throw unavailableBecause('the workflow service', err);
 }
@@ -53,6 +53,9 @@ export class ModelCommands {
       taskQueue: this.config.temporal.task_queue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // A model's workflow runs once. Without this, a POST racing the end of a delete would start
+      // a second run for a deleted model: events renumbered from 1, the model back on the cluster.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: `Model ${modelId} of ${row.userId}`,
       staticDetails: `model_key: ${row.modelKey}`,
       typedSearchAttributes: [
@@ -67,7 +70,7 @@ export class ModelCommands {
    * POST: creates the model, or upserts the user's model with that suffix. Update-with-start
    * makes "start the workflow if needed and hand it the spec" one idempotent call.
    */
-  async deploy(userId: string, spec: ServingSpec): Promise<RequestAck> {
+  async deploy(userId: string, spec: ServingSpec, attempt = 1): Promise<RequestAck> {
     let row: ModelRow | null = await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix).catch((err) => {
       throw unavailableBecause('the database', err);
     });
@@ -85,6 +88,9 @@ export class ModelCommands {
       return await this.withinDeadline(() => this.temporal.workflow.executeUpdateWithStart(deployUpdate, { args: [spec], startWorkflowOperation: operation }));
     } catch (err) {
       if (created) await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
+      // The model this suffix named finished deleting between our read and the update; its row is
+      // DELETED by now, so asking again creates a new model, as a POST after DELETED should.
+      if (err instanceof WorkflowExecutionAlreadyStartedError && !created && attempt === 1) return this.deploy(userId, spec, 2);
       translate(err, row.modelKey);
     }
   }
@@ -110,6 +116,11 @@ export class ModelCommands {
     try {
       return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deleteUpdate));
     } catch (err) {
+      // The workflow ends only after recording DELETED: a delete that finds it closed is already done.
+      if (err instanceof WorkflowNotFoundError) {
+        const row = await getModel(this.pool, modelKey);
+        if (row?.state === 'DELETED') return { model_key: modelKey, state: 'DELETED', revision: row.revision, changed: false };
+      }
       translate(err, modelKey);
     }
   }

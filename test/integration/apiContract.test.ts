@@ -329,6 +329,19 @@ describe('models', () => {
     }
     await reaches(victim, 'DELETED');
     expect(ack(expectAnswer('deleteModel', await call('deleteModel', { model_key: victim }), 200))).toMatchObject({ state: 'DELETED', changed: false });
+
+    // A POST that read the row just before the delete finished must not start the finished workflow again.
+    const eventsBefore = (await detailOf(victim)).events.length;
+    await h.stack.pool.query("UPDATE models SET deleted_at = NULL, state = 'RUNNING' WHERE model_key = $1", [victim]);
+    try {
+      expectAnswer('createModel', await call('createModel', {}, { body: spec('x-yaml') }), 409, 'model_finished');
+      const runs = [];
+      for await (const run of h.stack.client.workflow.list({ query: `WorkflowId = 'model-${victim}'` })) runs.push(run.runId);
+      expect(runs).toHaveLength(1);
+      expect((await detailOf(victim)).events).toHaveLength(eventsBefore);
+    } finally {
+      await h.stack.pool.query("UPDATE models SET deleted_at = now(), state = 'DELETED' WHERE model_key = $1", [victim]);
+    }
     expect(modelListSchema.parse((await call('listModels')).body).items.map((m) => m.model_key)).not.toContain(victim);
     const again = ack(expectAnswer('createModel', await call('createModel', {}, { body: spec('x-yaml') }), 202));
     expect(again.model_key).not.toBe(victim);
@@ -349,9 +362,12 @@ describe('models', () => {
 
 describe('admin', () => {
   it('summarises Ray Serve for an admin', async () => {
-    const status = serveClusterStatusSchema.parse(expectAnswer('serveStatus', await call('serveStatus', {}, admin()), 200));
+    // A deploy from the previous test may still be settling, and the status is cached for a moment.
+    const status = await eventually(async () => {
+      const body = serveClusterStatusSchema.parse(expectAnswer('serveStatus', await call('serveStatus', {}, admin()), 200));
+      return body.applications[h.stack.config.serving.app_name]?.status === 'RUNNING' && body;
+    }, 15_000, 'the app to be RUNNING');
     const app = status.applications[h.stack.config.serving.app_name];
-    expect(app?.status).toBe('RUNNING');
     expect(Object.keys(app?.deployments ?? {}).length).toBeGreaterThan(0);
   });
 
