@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Starts or stops the real services one profile needs: PostgreSQL, the Temporal dev server and a
-# local Ray head node. Usage: scripts/stack.sh up|down dev|test
+# local Ray head node. Usage: scripts/stack.sh up|down|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test
 # Ports and folders come from the profile; every folder is under the ignored .data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-action=${1:?usage: stack.sh up|down dev|test}
+action=${1:?usage: stack.sh up|down|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test}
 profile=${2:?usage: stack.sh up|down dev|test}
 # shellcheck source=scripts/profile.sh
 source scripts/profile.sh "$profile"
@@ -102,5 +102,10 @@ case "$action" in
     temporal_down
     postgres_down
     ;;
+  # Single services, for the reliability scenarios that restart one in the middle of rollouts.
+  stop-postgres) postgres_down ;;
+  start-postgres) postgres_up ;;
+  stop-temporal) temporal_down ;;
+  start-temporal) temporal_up ;;
   *) echo "unknown action $action" >&2; exit 2 ;;
 esac

@@ -1,0 +1,14 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const STACK = path.join(__dirname, '..', '..', 'scripts', 'stack.sh');
+
+/**
+ * Stops and starts one service of the test stack (the ports and folders scripts/test.sh
+ * exported), for scenarios that restart it in the middle of rollouts.
+ */
+export async function stackAction(action: 'stop-postgres' | 'start-postgres' | 'stop-temporal' | 'start-temporal'): Promise<void> {
+  await run('bash', [STACK, action, 'test'], { env: process.env, timeout: 120_000 });
+}
