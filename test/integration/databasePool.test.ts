@@ -1,0 +1,26 @@
+import { Pool } from 'pg';
+import { loadConfig } from '../../src/config/config';
+import { createPool } from '../../src/db/pool';
+
+describe('database pool', () => {
+  it('survives the server ending an idle connection (as a Postgres restart does)', async () => {
+    const url = loadConfig().database.url;
+    const pool = createPool(url);
+    const admin = new Pool({ connectionString: url, max: 1 });
+    const crashes: unknown[] = [];
+    const onUncaught = (err: unknown) => crashes.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const client = await pool.connect();
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      client.release(); // now idle in the pool
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+      expect(crashes).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await Promise.all([pool.end(), admin.end()]);
+    }
+  });
+});
