@@ -28,7 +28,7 @@ const detailOf = async (key: string) => modelDetailSchema.parse((await h.call('G
 describe('Postgres restart in the middle of rollouts', () => {
   it('answers 503 while it is down, accepts again after, and completes everything accepted before', async () => {
     h.ray.faults.startDelayMs = 2_000;
-    const accepted = [];
+    const accepted: string[] = [];
     for (let i = 0; i < MODELS; i++) accepted.push(requestAckSchema.parse((await post(`pg-${i}`)).body).model_key);
 
     await stackAction('stop-postgres');
