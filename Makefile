@@ -1,4 +1,4 @@
-.PHONY: dev test install clean
+.PHONY: dev test reliability install clean
 
 ## Run the service with embedded defaults (API :8080, Temporal UI :8233, Serve ingress :8000).
 dev:
@@ -7,6 +7,10 @@ dev:
 ## Install what is missing and run every test tier against real services.
 test:
 	@bash scripts/test.sh
+
+## Reliability and security scenarios at full scale; writes reliability/results/latest.json and docs/reliability.md.
+reliability:
+	@bash scripts/reliability.sh
 
 install:
 	@bash scripts/install.sh
