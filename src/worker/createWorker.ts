@@ -2,6 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import type { AppConfig } from '../config/config';
+import { livenessHeartbeats } from './livenessHeartbeats';
 import { RayDashboardClient } from '../ray/dashboardClient';
 import { IngressClient } from '../ray/ingressClient';
 
@@ -26,5 +27,6 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
     taskQueue: config.temporal.task_queue,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    interceptors: { activity: [livenessHeartbeats] },
   });
 }

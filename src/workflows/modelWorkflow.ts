@@ -33,18 +33,23 @@ export interface ModelWorkflowInput {
 }
 
 // Postgres and Ray hiccups are retried with backoff for as long as it takes; what retrying
-// cannot fix is raised as a non-retryable failure by the activity itself.
+// cannot fix is raised as a non-retryable failure by the activity itself. Every activity has a
+// heartbeat timeout so that one whose worker died is retried by another worker within seconds,
+// not at its start-to-close timeout (the worker heartbeats for those that report no progress,
+// see src/worker/livenessHeartbeats.ts).
 const { recordModelEvent } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '15 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 const { applyModelToCluster } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
@@ -206,19 +211,22 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     }
   }
 
+  // A continued run shows what the previous run showed until its own next step.
+  if (input.carried) showState(input.carried.details);
+
   // ---- the loop: one request at a time, in order ----
   for (;;) {
     await condition(() => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested);
     if (model.deleteRequested) break;
-    if (model.hasPendingRollout()) {
-      await rollout(model.takeRollout());
-      continue;
-    }
-    // Long-lived models: start a fresh history once Temporal suggests it, after handlers finish.
-    await condition(allHandlersFinished);
-    if (!model.deleteRequested && !model.hasPendingRollout()) {
+    if (workflowInfo().continueAsNewSuggested) {
+      // Long-lived models: start a fresh history once Temporal suggests it. Only between
+      // rollouts, and only once every handler has finished (so each accepted request's event is
+      // recorded); a request still queued or a delete is part of the snapshot and handled by
+      // the next run, so a steady stream of requests cannot postpone this forever.
+      await condition(allHandlersFinished);
       await continueAsNew<typeof modelWorkflow>({ ...input, carried: model.snapshot() });
     }
+    await rollout(model.takeRollout());
   }
 
   showState('removing the model from the cluster');
