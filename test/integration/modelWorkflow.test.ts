@@ -3,6 +3,7 @@ import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { ModelState } from '../../src/domain/lifecycle';
 import type { ServingSpec } from '../../src/domain/servingSpec';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { modelQuery } from '../../src/workflows/messages';
 import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { RayDouble } from '../support/rayDouble';
@@ -40,6 +41,7 @@ beforeEach(() => {
   ray.faults.putStatus = null;
   ray.faults.dashboardDown = false;
   ray.faults.startDelayMs = 300;
+  ray.faults.holdReady.clear();
 });
 
 const stateOf = async (key: string) => (await getModel(pool, key))?.state;
@@ -193,5 +195,52 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     const events = await listEvents(pool, ack.model_key);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.filter((e) => e.eventType === 'RUNNING')).toHaveLength(1);
+  });
+
+  it('keeps the operator view current: search attributes, summary, details, activity summaries and heartbeats', async () => {
+    ray.faults.holdReady.add('operator-view');
+    const ack = await commands.deploy('alice', spec('operator-view'));
+    const modelId = await modelIdOf(ack.model_key);
+    const handle = stack.client.workflow.getHandle(workflowIdFor(ack.model_key));
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe(`Model ${modelId} of alice`);
+    expect(await description.staticDetails()).toBe(`model_key: ${ack.model_key}`);
+
+    // While it waits for readiness: state DEPLOYING, details and the watch's heartbeat say on what.
+    await eventually(async () => (await eventTypes(ack.model_key)).includes('READINESS_PROGRESS'), 30_000, 'a progress report');
+    const waiting = await handle.describe();
+    expect(waiting.searchAttributes).toMatchObject({ ArgusUserId: ['alice'], ArgusModelId: [modelId], ArgusModelState: ['DEPLOYING'] });
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toMatch(new RegExp(`^\\*\\*DEPLOYING\\*\\* ${modelId}\\n\\nreplicas ready 0/1: `));
+    const watch = await eventually(async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.find((a) => a.activityType?.name === 'watchReadiness' && a.heartbeatDetails?.payloads?.length);
+    }, 15_000, 'a heartbeat from the readiness watch');
+    const heartbeat = JSON.parse(Buffer.from(watch.heartbeatDetails?.payloads?.[0]?.data ?? []).toString()) as { readyReplicas: number; targetReplicas: number; message: string };
+    expect(heartbeat).toMatchObject({ readyReplicas: 0, targetReplicas: 1 });
+    expect(heartbeat.message).toBeTruthy();
+
+    // The UI's list finds it with the query strings the README gives.
+    const query = `ArgusUserId = "alice" AND ArgusModelId = "${modelId}" AND ArgusModelState = "DEPLOYING"`;
+    await eventually(async () => {
+      for await (const run of stack.client.workflow.list({ query })) if (run.workflowId === workflowIdFor(ack.model_key)) return true;
+      return false;
+    }, 15_000, `a visibility query: ${query}`);
+
+    ray.faults.holdReady.clear();
+    await reaches(ack.model_key, 'RUNNING');
+    expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['RUNNING']);
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(`**RUNNING** ${modelId}\n\nserving revision 1`);
+
+    // Readable activity names in the history.
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => (e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()) : null));
+    expect(summaries).toEqual(expect.arrayContaining(['record DEPLOY_REQUESTED', `apply revision 1 of ${modelId}`, `wait for ${modelId} r1 to be ready`, 'record RUNNING']));
+    expect(summaries).not.toContain(null);
+
+    await commands.delete(ack.model_key);
+    await reaches(ack.model_key, 'DELETED');
+    expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['DELETED']);
   });
 });
