@@ -53,8 +53,8 @@ const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
-/** Pause between attempts to remove a model whose removal Ray refused. */
-const REMOVAL_RETRY = '30 seconds';
+/** Pause before the next attempt to remove a model whose removal failed: doubling from 2 s to 1 min. */
+const removalRetryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt - 1), 60_000);
 
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
@@ -205,8 +205,9 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         return;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        showState(`removal attempt ${attempt} failed, retrying in ${REMOVAL_RETRY}: ${describeFailure(err).summary}`);
-        await sleep(REMOVAL_RETRY);
+        const delayMs = removalRetryDelayMs(attempt);
+        showState(`removal attempt ${attempt} failed, retrying in ${delayMs / 1000} s: ${describeFailure(err).summary}`);
+        await sleep(delayMs);
       }
     }
   }

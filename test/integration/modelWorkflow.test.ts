@@ -57,8 +57,12 @@ const modelIdOf = async (key: string) => {
 
 describe('model workflow against real Temporal and Postgres (Ray double)', () => {
   it('deploys a model to RUNNING and records every step once, in order', async () => {
+    // Held until one progress report is recorded, so the sequence does not depend on timing.
+    ray.faults.holdReady.add('happy');
     const ack = await commands.deploy('alice', spec('happy'));
     expect(ack).toMatchObject({ state: 'QUEUED', revision: 1, changed: true });
+    await eventually(async () => (await eventTypes(ack.model_key)).includes('READINESS_PROGRESS'), 30_000, 'a progress report');
+    ray.faults.holdReady.clear();
     await reaches(ack.model_key, 'RUNNING');
     expect(await eventTypes(ack.model_key)).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'READINESS_PROGRESS', 'RUNNING']);
     const events = await listEvents(pool, ack.model_key);
@@ -242,5 +246,31 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     await commands.delete(ack.model_key);
     await reaches(ack.model_key, 'DELETED');
     expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['DELETED']);
+  });
+
+  it('fails a rollout that is not ready by the deadline its spec sets, and takes it off the cluster', async () => {
+    ray.faults.holdReady.add('deadline');
+    const ack = await commands.deploy('alice', spec('deadline', { readiness_timeout_s: 2 }));
+    await reaches(ack.model_key, 'FAILED');
+    expect((await getModel(pool, ack.model_key))?.errorSummary).toMatch(/^not ready within the readiness deadline: .*\(replicas ready 0\/1\)$/);
+    const failed = (await listEvents(pool, ack.model_key)).find((e) => e.eventType === 'DEPLOY_FAILED');
+    expect(failed?.payload).toMatchObject({ revision: 1, error_type: 'ReadinessDeadlineExceeded' });
+    expect(ray.modelIds()).not.toContain(await modelIdOf(ack.model_key));
+  });
+
+  it('keeps retrying a delete that Ray refuses until the model is gone', async () => {
+    const ack = await commands.deploy('alice', spec('stubborn'));
+    await reaches(ack.model_key, 'RUNNING');
+    const modelId = await modelIdOf(ack.model_key);
+    ray.faults.putStatus = { status: 400, remaining: 2 };
+    await commands.delete(ack.model_key);
+    const handle = stack.client.workflow.getHandle(workflowIdFor(ack.model_key));
+    await eventually(async () => (await handle.query(workflowMetadataQuery)).currentDetails?.includes('removal attempt 2 failed, retrying in 4 s: Ray answered 400'), 20_000, 'a second failed removal');
+    expect(await stateOf(ack.model_key)).toBe('DELETING');
+    expect(ray.modelIds()).toContain(modelId);
+    await reaches(ack.model_key, 'DELETED', 30_000);
+    expect(ray.modelIds()).not.toContain(modelId);
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING', 'DELETE_REQUESTED', 'DELETED']);
   });
 });
