@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/profile.sh test
 npx tsc -p tsconfig.build.json
-node dist/worker/saveHistories.js "$TEMPORAL_ADDRESS" test/fixtures/histories "${LIMIT:-16}"
+# QUERY picks the workflows (a Temporal visibility query), e.g. QUERY="WorkflowId = 'model-svc-...'".
+node dist/worker/saveHistories.js "$TEMPORAL_ADDRESS" test/fixtures/histories "${LIMIT:-16}" "${QUERY:-WorkflowType = 'modelWorkflow'}"
