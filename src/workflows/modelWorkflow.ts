@@ -36,7 +36,9 @@ export interface ModelWorkflowInput {
 // cannot fix is raised as a non-retryable failure by the activity itself. Every activity has a
 // heartbeat timeout so that one whose worker died is retried by another worker within seconds,
 // not at its start-to-close timeout (the worker heartbeats for those that report no progress,
-// see src/worker/livenessHeartbeats.ts).
+// see src/worker/livenessHeartbeats.ts). The readiness watch heartbeats its progress between
+// probes, and one round of probes (dashboard, /v1/models, a 1-token chat) can take tens of
+// seconds on a busy cluster, hence its longer heartbeat timeout.
 const { recordModelEvent } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '15 seconds',
   heartbeatTimeout: '10 seconds',
@@ -49,7 +51,7 @@ const { applyModelToCluster } = proxyActivities<ModelActivities>({
 });
 const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '10 seconds',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
