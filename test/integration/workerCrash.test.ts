@@ -2,6 +2,9 @@ import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { EventType, ModelState } from '../../src/domain/lifecycle';
 import type { ServingSpec } from '../../src/domain/servingSpec';
+import { scaleUpdate } from '../../src/workflows/messages';
+import { workflowIdFor } from '../../src/workflows/searchAttributes';
+import { FaultProxy } from '../support/faultProxy';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, testConfig } from '../support/stack';
 import { connectTestServices, TestServices } from '../support/testServices';
@@ -28,6 +31,8 @@ let ray: RayDouble;
 let services: TestServices;
 let commands: ModelCommands;
 let worker: WorkerProcess;
+/** The worker process reaches Postgres through this proxy, so a test can cut it. */
+let postgres: FaultProxy;
 
 beforeAll(async () => {
   ray = new RayDouble();
@@ -36,8 +41,12 @@ beforeAll(async () => {
   const config = testConfig({ rayUrl: ray.url, readinessTimeoutS: 120 });
   services = await connectTestServices(config);
   commands = new ModelCommands(services.pool, services.client, config);
+  const databaseUrl = new URL(config.database.url);
+  postgres = new FaultProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port) });
+  await postgres.start();
+  databaseUrl.host = `127.0.0.1:${postgres.port}`;
   worker = new WorkerProcess({
-    ARGUS_DATABASE_URL: config.database.url,
+    ARGUS_DATABASE_URL: databaseUrl.toString(),
     TEMPORAL_ADDRESS: config.temporal.address,
     ARGUS_TASK_QUEUE: config.temporal.task_queue,
     ARGUS_CLUSTER_ID: config.serving.cluster_id,
@@ -47,7 +56,9 @@ beforeAll(async () => {
   await worker.start();
 });
 afterAll(async () => {
+  postgres?.restore();
   await worker?.stop();
+  await postgres?.stop();
   await services?.close();
   await ray?.stop();
 });
@@ -143,5 +154,28 @@ describe('worker killed with SIGKILL in the middle of each phase', () => {
     const onCluster = ray.modelIds();
     for (const ack of [applying, ready, scaled, rolledBack]) expect(onCluster).toContain(await modelIdOf(ack.model_key));
     expect(onCluster).not.toContain(deletedId);
+  });
+
+  it('finishes a scale request whose acknowledgement was in flight when the worker died', async () => {
+    const ack = await commands.deploy('alice', spec('crash-ack'));
+    await reaches(ack.model_key, 'RUNNING');
+    const handle = services.client.workflow.getHandle(workflowIdFor(ack.model_key));
+
+    // Postgres unreachable for the worker: the request's event cannot be written, so the update
+    // stays unacknowledged while the worker retries.
+    postgres.cut();
+    const scaling = handle.executeUpdate(scaleUpdate, { args: [{ num_replicas: 3 }] });
+    await eventually(async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.some((a) => a.activityType?.name === 'recordModelEvent' && (a.attempt ?? 0) >= 2);
+    }, 30_000, 'the SCALE_REQUESTED write to be retrying');
+    await worker.kill();
+    postgres.restore();
+    await worker.start();
+
+    await expect(scaling).resolves.toMatchObject({ revision: 2, changed: true });
+    await eventually(async () => hasReached(ack.model_key, ['SCALE_REQUESTED', 'RUNNING']), 60_000, 'the scale to finish');
+    await expectEventsExactly(ack.model_key, [...FIRST_DEPLOY, 'SCALE_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING']);
+    expect(await getModel(services.pool, ack.model_key)).toMatchObject({ state: 'RUNNING', revision: 2, spec: { num_replicas: 3 } });
   });
 });
