@@ -96,11 +96,15 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   setHandler(deleteUpdate, async () => acknowledge(model.acceptDelete()));
   setHandler(modelQuery, () => model.view());
 
-  /** Keeps the UI's state search attribute and "current details" in step with the model. */
+  /**
+   * Keeps the UI's state search attribute and "current details" in step with the model. Without
+   * new details, the last ones stay: they still describe what serves or what is awaited.
+   */
   function showState(details?: string) {
     upsertSearchAttributes([{ key: MODEL_STATE, value: model.state }]);
     if (details !== undefined) model.setDetails(details);
-    setCurrentDetails(`**${model.state}** ${model.modelId}${details ? `\n\n${details}` : ''}`);
+    const shown = model.view().details;
+    setCurrentDetails(`**${model.state}** ${model.modelId}${shown ? `\n\n${shown}` : ''}`);
   }
 
   async function emit(eventType: ModelEvent['eventType'], payload: Record<string, unknown> = {}, details?: string) {

@@ -234,6 +234,9 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     await reaches(ack.model_key, 'RUNNING');
     expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['RUNNING']);
     expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(`**RUNNING** ${modelId}\n\nserving revision 1`);
+    // A request that changes nothing leaves the details as they were.
+    expect((await commands.deploy('alice', spec('operator-view'))).changed).toBe(false);
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(`**RUNNING** ${modelId}\n\nserving revision 1`);
 
     // Readable activity names in the history.
     const history = await handle.fetchHistory();
