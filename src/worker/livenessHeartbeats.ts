@@ -1,5 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors } from '@temporalio/worker';
+import type { ModelActivities } from '../activities';
 
 /**
  * Activities that cannot report progress of their own (a Postgres write, a PUT to Ray) still
@@ -10,7 +11,7 @@ import type { ActivityInterceptors } from '@temporalio/worker';
  * Activities that heartbeat their own progress (the readiness watch) are left alone: an empty
  * heartbeat would replace the progress the Temporal UI shows.
  */
-export const LIVENESS_ONLY_ACTIVITIES: ReadonlySet<string> = new Set(['recordModelEvent', 'applyModelToCluster']);
+export const LIVENESS_ONLY_ACTIVITIES: ReadonlySet<string> = new Set<keyof ModelActivities>(['recordModelEvent', 'applyModelToCluster']);
 
 export function livenessHeartbeats(ctx: Context): ActivityInterceptors {
   return {
