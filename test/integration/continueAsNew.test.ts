@@ -27,19 +27,23 @@ const spec = (extra: Partial<ServingSpec> = {}): ServingSpec => ({
   ...extra,
 });
 
-let temporal: TemporalDevServer;
+let temporal: TemporalDevServer | null = null;
+/** A server started by hand with the same settings, kept after the test to save its histories (scripts/save-histories.sh). */
+const externalServer = process.env.ARGUS_CAN_TEMPORAL_ADDRESS;
 let ray: RayDouble;
 let stack: RunningStack;
 let commands: ModelCommands;
 
 beforeAll(async () => {
-  temporal = new TemporalDevServer({ 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS });
-  await temporal.start();
+  if (!externalServer) {
+    temporal = new TemporalDevServer({ 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS });
+    await temporal.start();
+  }
   ray = new RayDouble();
   await ray.start();
   ray.faults.startDelayMs = 0;
   const config = testConfig({ rayUrl: ray.url, readinessTimeoutS: 60 });
-  config.temporal.address = temporal.address;
+  config.temporal.address = externalServer ?? (temporal as TemporalDevServer).address;
   stack = await startStack(config);
   commands = new ModelCommands(stack.pool, stack.client, config);
 });
