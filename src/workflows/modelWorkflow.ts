@@ -189,7 +189,10 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         const rollbackFailure = describeFailure(err);
         await emit('DEPLOY_FAILED', { revision: good.revision, rollback: true, error_summary: rollbackFailure.summary, message: rollbackFailure.message });
         await removeFromCluster();
-        model.transition('FAILED', `${summary}; the rollback failed too: ${rollbackFailure.summary}`);
+        model.transition(
+          'FAILED',
+          `revision ${failed.revision} (${failed.kind}) failed: ${failure.summary}; the rollback to revision ${good.revision} failed too, so the model was taken off the cluster: ${rollbackFailure.summary}`,
+        );
         await emit('REMOVED_FROM_CLUSTER', {}, model.view().error_summary ?? undefined);
         return;
       }

@@ -276,4 +276,23 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
     expect(types).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING', 'DELETE_REQUESTED', 'DELETED']);
   });
+
+  it('takes a model off the cluster and ends FAILED when the rollback of a failed change fails too', async () => {
+    const ack = await commands.deploy('alice', spec('no-way-back'));
+    await reaches(ack.model_key, 'RUNNING');
+    const modelId = await modelIdOf(ack.model_key);
+    ray.faults.failingModels.add(modelId); // every new rollout of it fails from now on, the rollback included
+    await commands.scale(ack.model_key, 2);
+    await reaches(ack.model_key, 'FAILED');
+    ray.faults.failingModels.delete(modelId);
+    const model = await getModel(pool, ack.model_key);
+    expect(model?.errorSummary).toMatch(/^revision 2 \(scale\) failed: RuntimeError: .*; the rollback to revision 1 failed too, so the model was taken off the cluster: RuntimeError: /);
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual([
+      'DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING',
+      'SCALE_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'DEPLOY_FAILED',
+      'ROLLBACK_STARTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'DEPLOY_FAILED', 'REMOVED_FROM_CLUSTER',
+    ]);
+    expect(ray.modelIds()).not.toContain(modelId);
+  });
 });
