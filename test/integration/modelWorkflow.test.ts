@@ -42,6 +42,7 @@ beforeEach(() => {
   ray.faults.dashboardDown = false;
   ray.faults.startDelayMs = 300;
   ray.faults.holdReady.clear();
+  ray.faults.gatePuts.clear();
 });
 
 const stateOf = async (key: string) => (await getModel(pool, key))?.state;
@@ -294,5 +295,20 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
       'ROLLBACK_STARTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'DEPLOY_FAILED', 'REMOVED_FROM_CLUSTER',
     ]);
     expect(ray.modelIds()).not.toContain(modelId);
+  });
+
+  it('skips compensation for a failed rollout that a newer request already replaces', async () => {
+    ray.faults.gatePuts.add('replaced-failure');
+    const ack = await commands.deploy('alice', spec('replaced-failure'));
+    await eventually(async () => ray.gatedPuts > 0 && (await eventTypes(ack.model_key)).includes('APPLY_STARTED'), 30_000, 'the first PUT at the gate');
+    const newer = await commands.deploy('alice', spec('replaced-failure', { num_replicas: 2 }));
+    expect(newer).toMatchObject({ revision: 2, changed: true });
+    ray.faults.gatePuts.clear();
+    ray.openGate({ status: 400 });
+    await reaches(ack.model_key, 'RUNNING');
+    const model = await getModel(pool, ack.model_key);
+    expect(model).toMatchObject({ revision: 2, spec: { num_replicas: 2 }, errorSummary: null });
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'DEPLOY_REQUESTED', 'DEPLOY_FAILED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING']);
   });
 });

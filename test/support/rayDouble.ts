@@ -55,7 +55,11 @@ export interface Faults {
   holdReady: Set<string>;
   holdRemoval: Set<string>;
   holdPutAnswers: Set<string>;
+  /** PUTs naming one of these models wait, unapplied, until openGate() says how to answer them. */
+  gatePuts: Set<string>;
 }
+
+export type GateAnswer = 'apply' | { status: number };
 
 const matchesAny = (suffixes: Set<string>, modelId: string) => [...suffixes].some((s) => modelId.endsWith(`-${s}`));
 
@@ -64,11 +68,15 @@ export class RayDouble {
     holdReady: new Set(),
     holdRemoval: new Set(),
     holdPutAnswers: new Set(),
+    gatePuts: new Set(),
   };
   readonly puts: AppLike[][] = [];
   /** PUTs applied whose answer is being withheld (holdPutAnswers). */
   heldPuts = 0;
   private releaseHeld: Array<() => void> = [];
+  /** PUTs waiting at the gate (gatePuts). */
+  gatedPuts = 0;
+  private gateWaiters: Array<(answer: GateAnswer) => void> = [];
   /** Removed models the ingress still lists while they are in holdRemoval. */
   private lingering = new Set<string>();
   private apps: AppLike[] = [];
@@ -84,12 +92,17 @@ export class RayDouble {
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
   }
+  /** Lets the PUTs waiting at the gate through: applied, or refused with a status. */
+  openGate(answer: GateAnswer): void {
+    for (const open of this.gateWaiters.splice(0)) open(answer);
+  }
   /** Answers every withheld PUT (to whoever is still listening). */
   releaseHeldPuts(): void {
     for (const release of this.releaseHeld.splice(0)) release();
   }
   async stop(): Promise<void> {
     this.releaseHeldPuts();
+    this.openGate({ status: 503 });
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -205,6 +218,12 @@ export class RayDouble {
           return send(this.faults.putStatus.status, 'injected failure');
         }
         const parsed = JSON.parse(body) as { applications: AppLike[] };
+        const named = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+        if (named.some((id) => matchesAny(this.faults.gatePuts, id))) {
+          this.gatedPuts += 1;
+          const answer = await new Promise<GateAnswer>((resolve) => this.gateWaiters.push(resolve));
+          if (answer !== 'apply') return send(answer.status, 'refused at the gate');
+        }
         this.puts.push(parsed.applications);
         this.applyPut(parsed.applications);
         const modelIds = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
