@@ -1,21 +1,31 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER = path.join(ROOT, 'dist/worker/main.js');
 
+const newestChange = (dir: string): number =>
+  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestChange(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+
+/** Compiles src again when it changed after the last build, so the process runs the code under test. */
+function ensureBuilt(): void {
+  if (existsSync(WORKER) && statSync(WORKER).mtimeMs >= newestChange(path.join(ROOT, 'src'))) return;
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`building the worker failed:\n${tsc.stdout}${tsc.stderr}`);
+}
+
 /**
  * The worker as production runs it: its own OS process (the compiled `dist/worker/main.js`,
- * built from src by scripts/install.sh), configured only through the environment, so a test
- * can kill it with SIGKILL at any point and start a new one.
+ * built from src by scripts/install.sh, or here if src is newer), configured only through the
+ * environment, so a test can kill it with SIGKILL at any point and start a new one.
  */
 export class WorkerProcess {
   private child: ChildProcess | null = null;
   private output = '';
 
   constructor(private readonly env: Record<string, string>) {
-    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing; run scripts/install.sh to build it`);
+    ensureBuilt();
   }
 
   /** Starts a worker and resolves once it polls its task queue. */
