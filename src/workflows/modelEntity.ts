@@ -30,6 +30,8 @@ export interface ModelSnapshot {
   lastGood: Revision | null;
   errorSummary: string | null;
   deleteRequested: boolean;
+  /** What the current phase waits on, shown in the Temporal UI and the query. */
+  details?: string;
 }
 
 export class RequestRefused extends Error {}
@@ -47,10 +49,9 @@ const sameSpec = (a: ServingSpec, b: ServingSpec): boolean => {
  */
 export class ModelEntity {
   private s: ModelSnapshot;
-  private details = '';
 
   constructor(snapshot: ModelSnapshot) {
-    this.s = { ...snapshot };
+    this.s = { details: '', ...snapshot };
   }
 
   static first(modelKey: string, modelId: string, userId: string, spec: ServingSpec): ModelEntity {
@@ -97,7 +98,7 @@ export class ModelEntity {
       spec: this.shownSpec(),
       error_summary: this.s.errorSummary,
       serving_revision: this.s.state === 'RUNNING' ? (this.s.lastGood?.revision ?? null) : null,
-      details: this.details,
+      details: this.s.details ?? '',
     };
   }
 
@@ -168,7 +169,7 @@ export class ModelEntity {
   }
 
   setDetails(details: string): void {
-    this.details = details;
+    this.s.details = details;
   }
 
   transition(state: ModelState, errorSummary: string | null = this.s.errorSummary): void {

@@ -33,13 +33,20 @@ export interface ModelWorkflowInput {
 }
 
 // Postgres and Ray hiccups are retried with backoff for as long as it takes; what retrying
-// cannot fix is raised as a non-retryable failure by the activity itself.
+// cannot fix is raised as a non-retryable failure by the activity itself. Every activity has a
+// heartbeat timeout so that one whose worker died is retried by another worker within seconds,
+// not at its start-to-close timeout (the worker heartbeats for those that report no progress,
+// see src/worker/livenessHeartbeats.ts). The readiness watch heartbeats its progress between
+// probes, and one round of probes (dashboard, /v1/models, a 1-token chat) can take tens of
+// seconds on a busy cluster, hence its longer heartbeat timeout.
 const { recordModelEvent } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '15 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 const { applyModelToCluster } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
@@ -48,8 +55,8 @@ const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
-/** Pause between attempts to remove a model whose removal Ray refused. */
-const REMOVAL_RETRY = '30 seconds';
+/** Pause before the next attempt to remove a model whose removal failed: doubling from 2 s to 1 min. */
+const removalRetryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt - 1), 60_000);
 
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
@@ -89,11 +96,15 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   setHandler(deleteUpdate, async () => acknowledge(model.acceptDelete()));
   setHandler(modelQuery, () => model.view());
 
-  /** Keeps the UI's state search attribute and "current details" in step with the model. */
+  /**
+   * Keeps the UI's state search attribute and "current details" in step with the model. Without
+   * new details, the last ones stay: they still describe what serves or what is awaited.
+   */
   function showState(details?: string) {
     upsertSearchAttributes([{ key: MODEL_STATE, value: model.state }]);
     if (details !== undefined) model.setDetails(details);
-    setCurrentDetails(`**${model.state}** ${model.modelId}${details ? `\n\n${details}` : ''}`);
+    const shown = model.view().details;
+    setCurrentDetails(`**${model.state}** ${model.modelId}${shown ? `\n\n${shown}` : ''}`);
   }
 
   async function emit(eventType: ModelEvent['eventType'], payload: Record<string, unknown> = {}, details?: string) {
@@ -178,7 +189,10 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         const rollbackFailure = describeFailure(err);
         await emit('DEPLOY_FAILED', { revision: good.revision, rollback: true, error_summary: rollbackFailure.summary, message: rollbackFailure.message });
         await removeFromCluster();
-        model.transition('FAILED', `${summary}; the rollback failed too: ${rollbackFailure.summary}`);
+        model.transition(
+          'FAILED',
+          `revision ${failed.revision} (${failed.kind}) failed: ${failure.summary}; the rollback to revision ${good.revision} failed too, so the model was taken off the cluster: ${rollbackFailure.summary}`,
+        );
         await emit('REMOVED_FROM_CLUSTER', {}, model.view().error_summary ?? undefined);
         return;
       }
@@ -200,25 +214,29 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         return;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        showState(`removal attempt ${attempt} failed, retrying in ${REMOVAL_RETRY}: ${describeFailure(err).summary}`);
-        await sleep(REMOVAL_RETRY);
+        const delayMs = removalRetryDelayMs(attempt);
+        showState(`removal attempt ${attempt} failed, retrying in ${delayMs / 1000} s: ${describeFailure(err).summary}`);
+        await sleep(delayMs);
       }
     }
   }
+
+  // A continued run shows what the previous run showed until its own next step.
+  if (input.carried) showState(input.carried.details);
 
   // ---- the loop: one request at a time, in order ----
   for (;;) {
     await condition(() => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested);
     if (model.deleteRequested) break;
-    if (model.hasPendingRollout()) {
-      await rollout(model.takeRollout());
-      continue;
-    }
-    // Long-lived models: start a fresh history once Temporal suggests it, after handlers finish.
-    await condition(allHandlersFinished);
-    if (!model.deleteRequested && !model.hasPendingRollout()) {
+    if (workflowInfo().continueAsNewSuggested) {
+      // Long-lived models: start a fresh history once Temporal suggests it. Only between
+      // rollouts, and only once every handler has finished (so each accepted request's event is
+      // recorded); a request still queued or a delete is part of the snapshot and handled by
+      // the next run, so a steady stream of requests cannot postpone this forever.
+      await condition(allHandlersFinished);
       await continueAsNew<typeof modelWorkflow>({ ...input, carried: model.snapshot() });
     }
+    await rollout(model.takeRollout());
   }
 
   showState('removing the model from the cluster');

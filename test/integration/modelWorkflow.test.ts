@@ -3,6 +3,7 @@ import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { ModelState } from '../../src/domain/lifecycle';
 import type { ServingSpec } from '../../src/domain/servingSpec';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { modelQuery } from '../../src/workflows/messages';
 import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { RayDouble } from '../support/rayDouble';
@@ -40,6 +41,8 @@ beforeEach(() => {
   ray.faults.putStatus = null;
   ray.faults.dashboardDown = false;
   ray.faults.startDelayMs = 300;
+  ray.faults.holdReady.clear();
+  ray.faults.gatePuts.clear();
 });
 
 const stateOf = async (key: string) => (await getModel(pool, key))?.state;
@@ -55,8 +58,12 @@ const modelIdOf = async (key: string) => {
 
 describe('model workflow against real Temporal and Postgres (Ray double)', () => {
   it('deploys a model to RUNNING and records every step once, in order', async () => {
+    // Held until one progress report is recorded, so the sequence does not depend on timing.
+    ray.faults.holdReady.add('happy');
     const ack = await commands.deploy('alice', spec('happy'));
     expect(ack).toMatchObject({ state: 'QUEUED', revision: 1, changed: true });
+    await eventually(async () => (await eventTypes(ack.model_key)).includes('READINESS_PROGRESS'), 30_000, 'a progress report');
+    ray.faults.holdReady.clear();
     await reaches(ack.model_key, 'RUNNING');
     expect(await eventTypes(ack.model_key)).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'READINESS_PROGRESS', 'RUNNING']);
     const events = await listEvents(pool, ack.model_key);
@@ -193,5 +200,115 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     const events = await listEvents(pool, ack.model_key);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.filter((e) => e.eventType === 'RUNNING')).toHaveLength(1);
+  });
+
+  it('keeps the operator view current: search attributes, summary, details, activity summaries and heartbeats', async () => {
+    ray.faults.holdReady.add('operator-view');
+    const ack = await commands.deploy('alice', spec('operator-view'));
+    const modelId = await modelIdOf(ack.model_key);
+    const handle = stack.client.workflow.getHandle(workflowIdFor(ack.model_key));
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe(`Model ${modelId} of alice`);
+    expect(await description.staticDetails()).toBe(`model_key: ${ack.model_key}`);
+
+    // While it waits for readiness: state DEPLOYING, details and the watch's heartbeat say on what.
+    await eventually(async () => (await eventTypes(ack.model_key)).includes('READINESS_PROGRESS'), 30_000, 'a progress report');
+    const waiting = await handle.describe();
+    expect(waiting.searchAttributes).toMatchObject({ ArgusUserId: ['alice'], ArgusModelId: [modelId], ArgusModelState: ['DEPLOYING'] });
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toMatch(new RegExp(`^\\*\\*DEPLOYING\\*\\* ${modelId}\\n\\nreplicas ready 0/1: `));
+    const watch = await eventually(async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.find((a) => a.activityType?.name === 'watchReadiness' && a.heartbeatDetails?.payloads?.length);
+    }, 15_000, 'a heartbeat from the readiness watch');
+    const heartbeat = JSON.parse(Buffer.from(watch.heartbeatDetails?.payloads?.[0]?.data ?? []).toString()) as { readyReplicas: number; targetReplicas: number; message: string };
+    expect(heartbeat).toMatchObject({ readyReplicas: 0, targetReplicas: 1 });
+    expect(heartbeat.message).toBeTruthy();
+
+    // The UI's list finds it with the query strings the README gives.
+    const query = `ArgusUserId = "alice" AND ArgusModelId = "${modelId}" AND ArgusModelState = "DEPLOYING"`;
+    await eventually(async () => {
+      for await (const run of stack.client.workflow.list({ query })) if (run.workflowId === workflowIdFor(ack.model_key)) return true;
+      return false;
+    }, 15_000, `a visibility query: ${query}`);
+
+    ray.faults.holdReady.clear();
+    await reaches(ack.model_key, 'RUNNING');
+    expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['RUNNING']);
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(`**RUNNING** ${modelId}\n\nserving revision 1`);
+    // A request that changes nothing leaves the details as they were.
+    expect((await commands.deploy('alice', spec('operator-view'))).changed).toBe(false);
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toBe(`**RUNNING** ${modelId}\n\nserving revision 1`);
+
+    // Readable activity names in the history.
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => (e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()) : null));
+    expect(summaries).toEqual(expect.arrayContaining(['record DEPLOY_REQUESTED', `apply revision 1 of ${modelId}`, `wait for ${modelId} r1 to be ready`, 'record RUNNING']));
+    expect(summaries).not.toContain(null);
+
+    await commands.delete(ack.model_key);
+    await reaches(ack.model_key, 'DELETED');
+    expect((await handle.describe()).searchAttributes.ArgusModelState).toEqual(['DELETED']);
+  });
+
+  it('fails a rollout that is not ready by the deadline its spec sets, and takes it off the cluster', async () => {
+    ray.faults.holdReady.add('deadline');
+    const ack = await commands.deploy('alice', spec('deadline', { readiness_timeout_s: 2 }));
+    await reaches(ack.model_key, 'FAILED');
+    expect((await getModel(pool, ack.model_key))?.errorSummary).toMatch(/^not ready within the readiness deadline: .*\(replicas ready 0\/1\)$/);
+    const failed = (await listEvents(pool, ack.model_key)).find((e) => e.eventType === 'DEPLOY_FAILED');
+    expect(failed?.payload).toMatchObject({ revision: 1, error_type: 'ReadinessDeadlineExceeded' });
+    expect(ray.modelIds()).not.toContain(await modelIdOf(ack.model_key));
+  });
+
+  it('keeps retrying a delete that Ray refuses until the model is gone', async () => {
+    const ack = await commands.deploy('alice', spec('stubborn'));
+    await reaches(ack.model_key, 'RUNNING');
+    const modelId = await modelIdOf(ack.model_key);
+    ray.faults.putStatus = { status: 400, remaining: 2 };
+    await commands.delete(ack.model_key);
+    const handle = stack.client.workflow.getHandle(workflowIdFor(ack.model_key));
+    await eventually(async () => (await handle.query(workflowMetadataQuery)).currentDetails?.includes('removal attempt 2 failed, retrying in 4 s: Ray answered 400'), 20_000, 'a second failed removal');
+    expect(await stateOf(ack.model_key)).toBe('DELETING');
+    expect(ray.modelIds()).toContain(modelId);
+    await reaches(ack.model_key, 'DELETED', 30_000);
+    expect(ray.modelIds()).not.toContain(modelId);
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING', 'DELETE_REQUESTED', 'DELETED']);
+  });
+
+  it('takes a model off the cluster and ends FAILED when the rollback of a failed change fails too', async () => {
+    const ack = await commands.deploy('alice', spec('no-way-back'));
+    await reaches(ack.model_key, 'RUNNING');
+    const modelId = await modelIdOf(ack.model_key);
+    ray.faults.failingModels.add(modelId); // every new rollout of it fails from now on, the rollback included
+    await commands.scale(ack.model_key, 2);
+    await reaches(ack.model_key, 'FAILED');
+    ray.faults.failingModels.delete(modelId);
+    const model = await getModel(pool, ack.model_key);
+    expect(model?.errorSummary).toMatch(/^revision 2 \(scale\) failed: RuntimeError: .*; the rollback to revision 1 failed too, so the model was taken off the cluster: RuntimeError: /);
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual([
+      'DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING',
+      'SCALE_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'DEPLOY_FAILED',
+      'ROLLBACK_STARTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'DEPLOY_FAILED', 'REMOVED_FROM_CLUSTER',
+    ]);
+    expect(ray.modelIds()).not.toContain(modelId);
+  });
+
+  it('skips compensation for a failed rollout that a newer request already replaces', async () => {
+    ray.faults.gatePuts.add('replaced-failure');
+    const ack = await commands.deploy('alice', spec('replaced-failure'));
+    await eventually(async () => ray.gatedPuts > 0 && (await eventTypes(ack.model_key)).includes('APPLY_STARTED'), 30_000, 'the first PUT at the gate');
+    const newer = await commands.deploy('alice', spec('replaced-failure', { num_replicas: 2 }));
+    expect(newer).toMatchObject({ revision: 2, changed: true });
+    ray.faults.gatePuts.clear();
+    ray.openGate({ status: 400 });
+    await reaches(ack.model_key, 'RUNNING');
+    const model = await getModel(pool, ack.model_key);
+    expect(model).toMatchObject({ revision: 2, spec: { num_replicas: 2 }, errorSummary: null });
+    const types = (await eventTypes(ack.model_key)).filter((t) => t !== 'READINESS_PROGRESS');
+    expect(types).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'DEPLOY_REQUESTED', 'DEPLOY_FAILED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING']);
   });
 });

@@ -46,11 +46,39 @@ export interface Faults {
   dashboardDown: boolean;
   /** Milliseconds from PUT until a deployment is HEALTHY. */
   startDelayMs: number;
+  /**
+   * Holds, each a set of model id suffixes (a model id `alice-202611221015-tiny` matches `tiny`),
+   * that keep a step open until the test lets go, so a test can act at a known point:
+   * deployments that stay UPDATING (a failure still shows), models the ingress keeps listing
+   * after their removal, and PUTs that Ray applies but whose answer it withholds.
+   */
+  holdReady: Set<string>;
+  holdRemoval: Set<string>;
+  holdPutAnswers: Set<string>;
+  /** PUTs naming one of these models wait, unapplied, until openGate() says how to answer them. */
+  gatePuts: Set<string>;
 }
 
+export type GateAnswer = 'apply' | { status: number };
+
+const matchesAny = (suffixes: Set<string>, modelId: string) => [...suffixes].some((s) => modelId.endsWith(`-${s}`));
+
 export class RayDouble {
-  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), putStatus: null, dashboardDown: false, startDelayMs: 300 };
+  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), putStatus: null, dashboardDown: false, startDelayMs: 300,
+    holdReady: new Set(),
+    holdRemoval: new Set(),
+    holdPutAnswers: new Set(),
+    gatePuts: new Set(),
+  };
   readonly puts: AppLike[][] = [];
+  /** PUTs applied whose answer is being withheld (holdPutAnswers). */
+  heldPuts = 0;
+  private releaseHeld: Array<() => void> = [];
+  /** PUTs waiting at the gate (gatePuts). */
+  gatedPuts = 0;
+  private gateWaiters: Array<(answer: GateAnswer) => void> = [];
+  /** Removed models the ingress still lists while they are in holdRemoval. */
+  private lingering = new Set<string>();
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
@@ -64,7 +92,17 @@ export class RayDouble {
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
   }
+  /** Lets the PUTs waiting at the gate through: applied, or refused with a status. */
+  openGate(answer: GateAnswer): void {
+    for (const open of this.gateWaiters.splice(0)) open(answer);
+  }
+  /** Answers every withheld PUT (to whoever is still listening). */
+  releaseHeldPuts(): void {
+    for (const release of this.releaseHeld.splice(0)) release();
+  }
   async stop(): Promise<void> {
+    this.releaseHeldPuts();
+    this.openGate({ status: 503 });
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -110,7 +148,11 @@ export class RayDouble {
         });
       }
     }
-    for (const key of [...this.deployments.keys()]) if (!seen.has(key)) this.deployments.delete(key);
+    for (const [key, state] of [...this.deployments.entries()]) {
+      if (seen.has(key)) continue;
+      this.deployments.delete(key);
+      if (matchesAny(this.faults.holdRemoval, state.modelId)) this.lingering.add(state.modelId);
+    }
   }
 
   private statusBody(): unknown {
@@ -125,10 +167,11 @@ export class RayDouble {
         if (!state) continue;
         const className = (config.server_cls ?? ':LLMServer').split(':')[1];
         const name = `${className}:${state.modelId.replace(/\//g, '--')}`;
-        const ready = now >= state.readyAt;
-        const failed = ready && state.failMessage !== null;
+        const started = now >= state.readyAt;
+        const failed = started && state.failMessage !== null;
+        const ready = started && !failed && !matchesAny(this.faults.holdReady, state.modelId);
         anyFailed ||= failed;
-        allHealthy &&= ready && !failed;
+        allHealthy &&= ready;
         const replica = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'].replicas[0];
         deployments[name] = {
           ...deploymentTemplate,
@@ -175,14 +218,29 @@ export class RayDouble {
           return send(this.faults.putStatus.status, 'injected failure');
         }
         const parsed = JSON.parse(body) as { applications: AppLike[] };
+        const named = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+        if (named.some((id) => matchesAny(this.faults.gatePuts, id))) {
+          this.gatedPuts += 1;
+          const answer = await new Promise<GateAnswer>((resolve) => this.gateWaiters.push(resolve));
+          if (answer !== 'apply') return send(answer.status, 'refused at the gate');
+        }
         this.puts.push(parsed.applications);
         this.applyPut(parsed.applications);
+        const modelIds = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+        if (modelIds.some((id) => matchesAny(this.faults.holdPutAnswers, id))) {
+          this.heldPuts += 1;
+          await new Promise<void>((resolve) => this.releaseHeld.push(resolve));
+          if (req.socket.destroyed) return; // the caller is gone (a killed worker)
+        }
         return send(200, '');
       }
       return send(404, 'not found');
     }
-    const healthy = [...this.deployments.values()].filter((d) => Date.now() >= d.readyAt && d.failMessage === null).map((d) => d.modelId);
-    const listed = this.modelIds(); // like Ray, the ingress lists every configured model, even a failed one
+    const healthy = [...this.deployments.values()]
+      .filter((d) => Date.now() >= d.readyAt && d.failMessage === null && !matchesAny(this.faults.holdReady, d.modelId))
+      .map((d) => d.modelId);
+    // Like Ray, the ingress lists every configured model, even a failed one.
+    const listed = [...this.modelIds(), ...[...this.lingering].filter((id) => matchesAny(this.faults.holdRemoval, id))];
     if (url === '/v1/models' && req.method === 'GET') {
       return send(200, { object: 'list', data: listed.map((id) => ({ id, object: 'model', owned_by: 'organization' })) });
     }

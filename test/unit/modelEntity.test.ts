@@ -77,8 +77,30 @@ describe('ModelEntity', () => {
     const model = fresh();
     model.acceptDeploy(spec(2));
     model.markRunning(model.takeRollout());
+    model.setDetails('serving revision 1');
     const copy = new ModelEntity(model.snapshot());
     expect(copy.view()).toEqual(model.view());
+    expect(copy.view().details).toBe('serving revision 1');
     expect(copy.event('RUNNING', {}).seq).toBe(model.event('RUNNING', {}).seq);
+  });
+
+  it('carries a request still waiting across continue-as-new, so the next run rolls it out', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    model.markRunning(model.takeRollout());
+    model.acceptScale(3);
+    const copy = new ModelEntity(model.snapshot());
+    expect(copy.hasPendingRollout()).toBe(true);
+    expect(copy.takeRollout()).toMatchObject({ revision: 2, kind: 'scale', spec: { num_replicas: 3 } });
+  });
+
+  it('carries a pending delete across continue-as-new', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    model.acceptDelete();
+    const copy = new ModelEntity(model.snapshot());
+    expect(copy.deleteRequested).toBe(true);
+    expect(copy.state).toBe('DELETING');
+    expect(copy.hasPendingRollout()).toBe(false);
   });
 });
