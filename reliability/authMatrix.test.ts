@@ -5,7 +5,7 @@ import { modelDetailSchema, modelListSchema, requestAckSchema, tokenIssuedSchema
 import { RayDouble } from '../test/support/rayDouble';
 import { eventually } from '../test/support/stack';
 import { mustBeZero, recordFigures } from './support/figures';
-import { ServiceProcess, startServiceProcess, waitUntilServing } from './support/serviceProcess';
+import { ServiceProcess } from '../test/support/serviceProcess';
 
 /**
  * Every operation of the OpenAPI document against every kind of caller that must be refused,
@@ -53,10 +53,10 @@ beforeAll(async () => {
     ARGUS_INGRESS_URL: ray.url,
     ARGUS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
   };
-  api = startServiceProcess('api', env);
-  worker = startServiceProcess('worker', env);
+  api = new ServiceProcess('api', { LOG_LEVEL: 'debug', ...env });
+  worker = new ServiceProcess('worker', { LOG_LEVEL: 'debug', ...env });
+  await Promise.all([api.start(), worker.start()]);
   base = `http://127.0.0.1:${port}`;
-  await waitUntilServing(`${base}/healthz`, api);
 });
 afterAll(async () => {
   await api?.stop();

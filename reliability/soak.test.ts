@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { modelListSchema, requestAckSchema, tokenIssuedSchema } from '../src/api/contract/responseSchemas';
 import { RayDouble } from '../test/support/rayDouble';
 import { atScale, Figure, mustBeZero, recordFigures } from './support/figures';
-import { ServiceProcess, startServiceProcess, waitUntilServing } from './support/serviceProcess';
+import { ServiceProcess } from '../test/support/serviceProcess';
 
 /**
  * Mixed traffic (create, upsert, scale, read, delete) from several clients at once against the
@@ -43,12 +43,12 @@ beforeAll(async () => {
     RAY_DASHBOARD_URL: ray.url,
     ARGUS_INGRESS_URL: ray.url,
     ARGUS_RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // the processes announce readiness at info
   };
-  api = startServiceProcess('api', env);
-  worker = startServiceProcess('worker', env);
+  api = new ServiceProcess('api', env);
+  worker = new ServiceProcess('worker', env);
+  await Promise.all([api.start(), worker.start()]);
   base = `http://127.0.0.1:${port}`;
-  await waitUntilServing(`${base}/healthz`, api);
 });
 afterAll(async () => {
   await api?.stop();

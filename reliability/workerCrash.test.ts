@@ -3,7 +3,7 @@ import { startApiHarness } from '../test/support/apiHarness';
 import { eventually } from '../test/support/stack';
 import { eventLogProblems } from './support/eventLog';
 import { atScale, mustBeZero, recordFigures } from './support/figures';
-import { ServiceProcess, startServiceProcess } from './support/serviceProcess';
+import { ServiceProcess } from '../test/support/serviceProcess';
 
 /**
  * The worker process is killed with SIGKILL at a random moment of a deploy, a scale or a delete,
@@ -19,8 +19,8 @@ let worker: ServiceProcess;
 let env: Record<string, string>;
 
 async function startWorker(): Promise<ServiceProcess> {
-  const process = startServiceProcess('worker', env);
-  await eventually(async () => process.lines.some((l) => l.includes('worker running')), 30_000, 'the worker process to run');
+  const process = new ServiceProcess('worker', env);
+  await process.start();
   return process;
 }
 
@@ -74,7 +74,7 @@ describe('worker crash matrix', () => {
       }
 
       await new Promise((r) => setTimeout(r, Math.random() * MAX_KILL_DELAY_MS));
-      await worker.stop('SIGKILL');
+      await worker.kill();
       const killedAt = Date.now();
       worker = await startWorker();
 

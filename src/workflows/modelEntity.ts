@@ -102,6 +102,15 @@ export class ModelEntity {
     };
   }
 
+  /**
+   * What a new request is compared with and built on: the request still waiting, if any;
+   * otherwise what the model stands for now. After a rolled-back change that is the last good
+   * spec, so a scale does not carry the failed change along with it.
+   */
+  private baseSpec(): ServingSpec {
+    return this.s.latest.revision > this.s.handledRevision ? this.s.latest.spec : this.shownSpec();
+  }
+
   /** A rolled-back model shows the spec that serves, not the one that failed. */
   private shownSpec(): ServingSpec {
     return this.s.state === 'RUNNING' && this.s.lastGood ? this.s.lastGood.spec : this.s.latest.spec;
@@ -125,7 +134,7 @@ export class ModelEntity {
   acceptDeploy(spec: ServingSpec): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
     const isFirst = this.s.seq === 0;
-    if (!isFirst && this.s.state !== 'FAILED' && sameSpec(spec, this.s.latest.spec)) return { ack: this.ack(false), event: null };
+    if (!isFirst && this.s.state !== 'FAILED' && sameSpec(spec, this.baseSpec())) return { ack: this.ack(false), event: null };
     const revision = isFirst ? 1 : this.s.latest.revision + 1;
     this.s.latest = { revision, spec, kind: 'deploy' };
     this.s.state = 'QUEUED';
@@ -135,7 +144,7 @@ export class ModelEntity {
 
   acceptScale(numReplicas: number): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
-    const base = this.s.latest.spec;
+    const base = this.baseSpec();
     if (numReplicas === base.num_replicas && this.s.state !== 'FAILED') return { ack: this.ack(false), event: null };
     const revision = this.s.latest.revision + 1;
     this.s.latest = { revision, spec: { ...base, num_replicas: numReplicas }, kind: 'scale' };

@@ -8,7 +8,7 @@ import { FaultProxy } from '../support/faultProxy';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, testConfig } from '../support/stack';
 import { connectTestServices, TestServices } from '../support/testServices';
-import { WorkerProcess } from '../support/workerProcess';
+import { ServiceProcess } from '../support/serviceProcess';
 
 /**
  * Crash safety: the worker runs as its own OS process and is killed with SIGKILL while five
@@ -30,7 +30,7 @@ const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => 
 let ray: RayDouble;
 let services: TestServices;
 let commands: ModelCommands;
-let worker: WorkerProcess;
+let worker: ServiceProcess;
 /** The worker process reaches Postgres through this proxy, so a test can cut it. */
 let postgres: FaultProxy;
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
   postgres = new FaultProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port) });
   await postgres.start();
   databaseUrl.host = `127.0.0.1:${postgres.port}`;
-  worker = new WorkerProcess({
+  worker = new ServiceProcess('worker', {
     ARGUS_DATABASE_URL: databaseUrl.toString(),
     TEMPORAL_ADDRESS: config.temporal.address,
     ARGUS_TASK_QUEUE: config.temporal.task_queue,

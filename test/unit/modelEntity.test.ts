@@ -19,6 +19,26 @@ describe('ModelEntity', () => {
     expect(model.event('APPLY_STARTED', {}).seq).toBe(2);
   });
 
+  it('after a rolled-back change, builds scales on the serving spec and lets the failed spec be retried', () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    const good = model.takeRollout();
+    model.markRunning(good);
+    const failing: ServingSpec = { ...spec(1), engine_kwargs: { max_model_len: 4096 } };
+    model.acceptDeploy(failing);
+    model.takeRollout();
+    model.markRunning(good, 'revision 2 failed; rolled back to revision 1'); // what a rollback ends with
+    expect(model.view()).toMatchObject({ state: 'RUNNING', spec: { engine_kwargs: {} } });
+
+    const scaled = model.acceptScale(3);
+    expect(scaled.ack).toMatchObject({ changed: true, revision: 3 });
+    expect(model.takeRollout().spec).toEqual({ ...spec(3), engine_kwargs: {} });
+    model.markRunning({ revision: 3, spec: spec(3), kind: 'scale' });
+
+    expect(model.acceptDeploy(spec(3)).ack.changed).toBe(false); // identical to what serves
+    expect(model.acceptDeploy({ ...failing, num_replicas: 3 }).ack).toMatchObject({ changed: true, revision: 4 }); // a retry of the failed change
+  });
+
   it('lets the newest spec supersede an older one still queued', () => {
     const model = fresh();
     model.acceptDeploy(spec(1));

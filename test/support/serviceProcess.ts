@@ -1,44 +1,50 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const WORKER = path.join(ROOT, 'dist/worker/main.js');
+const ENTRY = { api: path.join(ROOT, 'dist/api/main.js'), worker: path.join(ROOT, 'dist/worker/main.js') };
+/** The log line each process writes once it serves. */
+const READY = { api: '"API listening"', worker: '"worker running"' };
 
 const newestChange = (dir: string): number =>
   Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestChange(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
 
 /** Compiles src again when it changed after the last build, so the process runs the code under test. */
-function ensureBuilt(): void {
-  if (existsSync(WORKER) && statSync(WORKER).mtimeMs >= newestChange(path.join(ROOT, 'src'))) return;
+function ensureBuilt(entry: string): void {
+  if (existsSync(entry) && statSync(entry).mtimeMs >= newestChange(path.join(ROOT, 'src'))) return;
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`building the worker failed:\n${tsc.stdout}${tsc.stderr}`);
+  if (tsc.status !== 0) throw new Error(`building dist failed:\n${tsc.stdout}${tsc.stderr}`);
 }
 
 /**
- * The worker as production runs it: its own OS process (the compiled `dist/worker/main.js`,
+ * The API or the worker as production runs it: its own OS process (the compiled `dist/.../main.js`,
  * built from src by scripts/install.sh, or here if src is newer), configured only through the
- * environment, so a test can kill it with SIGKILL at any point and start a new one.
+ * environment, so a test can kill it with SIGKILL at any point, read every line it logs and
+ * measure its memory.
  */
-export class WorkerProcess {
+export class ServiceProcess {
   private child: ChildProcess | null = null;
   private output = '';
 
-  constructor(private readonly env: Record<string, string>) {
-    ensureBuilt();
+  constructor(
+    readonly name: 'api' | 'worker',
+    private readonly env: Record<string, string>,
+  ) {
+    ensureBuilt(ENTRY[name]);
   }
 
-  /** Starts a worker and resolves once it polls its task queue. */
+  /** Starts the process and resolves once it serves. */
   async start(timeoutMs = 60_000): Promise<void> {
-    if (this.child) throw new Error('a worker process is already running');
+    if (this.child) throw new Error(`the ${this.name} process is already running`);
     this.output = '';
-    const child = spawn(process.execPath, [WORKER], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [ENTRY[this.name]], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${this.name} did not start within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
       const onData = (chunk: Buffer) => {
         this.output += chunk.toString();
-        if (this.output.includes('"worker running"')) {
+        if (this.output.includes(READY[this.name])) {
           clearTimeout(timer);
           resolve();
         }
@@ -47,7 +53,7 @@ export class WorkerProcess {
       child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`worker exited (${code ?? signal}) before it started:\n${this.tail()}`));
+        reject(new Error(`${this.name} exited (${code ?? signal}) before it started:\n${this.tail()}`));
       });
     });
   }
@@ -70,8 +76,19 @@ export class WorkerProcess {
     clearTimeout(timer);
   }
 
+  /** Every line written to stdout and stderr since the last start. */
+  get lines(): string[] {
+    return this.output.split('\n').filter(Boolean);
+  }
+
   /** The last lines the process wrote, for failure messages. */
   tail(lines = 30): string {
-    return this.output.split('\n').slice(-lines).join('\n');
+    return this.lines.slice(-lines).join('\n');
+  }
+
+  /** Resident memory in MiB (the second field of /proc/<pid>/statm is resident pages). */
+  rssMiB(): number {
+    if (!this.child?.pid) throw new Error(`the ${this.name} process is not running`);
+    return (Number(readFileSync(`/proc/${this.child.pid}/statm`, 'utf8').split(' ')[1]) * 4096) / 2 ** 20;
   }
 }
