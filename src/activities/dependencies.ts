@@ -12,4 +12,6 @@ export interface ActivityDependencies {
   render: RenderSettings;
   /** Pause between status polls; tests shorten it. */
   pollIntervalMs: number;
+  /** How long a cluster write waits to gather neighbouring changes into its PUT (default 50 ms). */
+  applyGatherMs?: number;
 }

@@ -19,24 +19,88 @@ export async function withClusterLock<T>(pool: Pool, clusterId: string, work: (c
   }
 }
 
-/** Sets (or, with null, removes) one model's entry in the cluster's desired set. */
-export async function setClusterModel(db: Pool | PoolClient, clusterId: string, modelKey: string, llmConfig: object | null): Promise<void> {
-  if (llmConfig === null) {
-    await db.query('DELETE FROM cluster_models WHERE cluster_id = $1 AND model_key = $2', [clusterId, modelKey]);
-  } else {
-    await db.query(
-      `INSERT INTO cluster_models (cluster_id, model_key, llm_config) VALUES ($1, $2, $3)
-       ON CONFLICT (cluster_id, model_key) DO UPDATE SET llm_config = EXCLUDED.llm_config, updated_at = now()`,
-      [clusterId, modelKey, JSON.stringify(llmConfig)],
-    );
+/** One model's entry in a cluster's desired set, with where its latest change stands. */
+export interface ClusterEntry {
+  modelKey: string;
+  /** What the model should run; null while its removal waits for a PUT. */
+  llmConfig: Record<string, unknown> | null;
+  /** What Ray last accepted for this model (null: nothing yet). */
+  appliedConfig: Record<string, unknown> | null;
+  generation: number;
+  settledGeneration: number;
+  rejectedGeneration: number | null;
+  rejection: string | null;
+}
+
+export const isPending = (entry: ClusterEntry) => entry.generation > entry.settledGeneration;
+
+/**
+ * Writes one model's desired entry (null: take it off the cluster) under the next generation,
+ * and returns that generation. No lock is needed: whoever PUTs next picks the entry up.
+ */
+export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string, modelKey: string, llmConfig: object | null): Promise<number> {
+  const result = await db.query<{ generation: string }>(
+    `INSERT INTO cluster_models (cluster_id, model_key, llm_config, generation) VALUES ($1, $2, $3, nextval('cluster_model_generation'))
+     ON CONFLICT (cluster_id, model_key) DO UPDATE SET llm_config = EXCLUDED.llm_config, generation = EXCLUDED.generation, updated_at = now()
+     RETURNING generation`,
+    [clusterId, modelKey, llmConfig === null ? null : JSON.stringify(llmConfig)],
+  );
+  return Number(result.rows[0]?.generation);
+}
+
+/** Every entry of the cluster, in a stable order so identical sets render identical PUT bodies. */
+export async function listClusterEntries(db: Pool | PoolClient, clusterId: string): Promise<ClusterEntry[]> {
+  const result = await db.query<{
+    model_key: string;
+    llm_config: Record<string, unknown> | null;
+    applied_config: Record<string, unknown> | null;
+    generation: string;
+    settled_generation: string;
+    rejected_generation: string | null;
+    rejection: string | null;
+  }>(
+    `SELECT model_key, llm_config, applied_config, generation, settled_generation, rejected_generation, rejection
+       FROM cluster_models WHERE cluster_id = $1 ORDER BY model_key`,
+    [clusterId],
+  );
+  return result.rows.map((r) => ({
+    modelKey: r.model_key,
+    llmConfig: r.llm_config,
+    appliedConfig: r.applied_config,
+    generation: Number(r.generation),
+    settledGeneration: Number(r.settled_generation),
+    rejectedGeneration: r.rejected_generation === null ? null : Number(r.rejected_generation),
+    rejection: r.rejection,
+  }));
+}
+
+/**
+ * Marks entries as landed on the cluster: their config becomes the applied baseline and a
+ * landed removal drops the entry. An entry rewritten since it was read keeps its newer change pending.
+ */
+export async function markEntriesApplied(db: PoolClient, clusterId: string, entries: ClusterEntry[]): Promise<void> {
+  for (const entry of entries) {
+    if (entry.llmConfig === null) {
+      await db.query('DELETE FROM cluster_models WHERE cluster_id = $1 AND model_key = $2 AND generation = $3', [clusterId, entry.modelKey, entry.generation]);
+    } else {
+      await db.query(
+        `UPDATE cluster_models SET applied_config = llm_config, settled_generation = generation, updated_at = now()
+          WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,
+        [clusterId, entry.modelKey, entry.generation],
+      );
+    }
   }
 }
 
-/** The whole desired set, in a stable order so identical sets render identical PUT bodies. */
-export async function listClusterModels(db: Pool | PoolClient, clusterId: string): Promise<Array<{ modelKey: string; llmConfig: Record<string, unknown> }>> {
-  const result = await db.query<{ model_key: string; llm_config: Record<string, unknown> }>(
-    'SELECT model_key, llm_config FROM cluster_models WHERE cluster_id = $1 ORDER BY model_key',
-    [clusterId],
+/**
+ * Marks an entry's change as refused by Ray: the desired config falls back to what Ray last
+ * accepted, so a refused config never blocks the next writer, and the refusal is kept for the
+ * apply that wrote it.
+ */
+export async function markEntryRejected(db: PoolClient, clusterId: string, entry: ClusterEntry, rejection: string): Promise<void> {
+  await db.query(
+    `UPDATE cluster_models SET llm_config = applied_config, settled_generation = generation, rejected_generation = generation, rejection = $4, updated_at = now()
+      WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,
+    [clusterId, entry.modelKey, entry.generation, rejection],
   );
-  return result.rows.map((r) => ({ modelKey: r.model_key, llmConfig: r.llm_config }));
 }

@@ -40,6 +40,8 @@ export interface Faults {
   failingModels: Set<string>;
   /** Model id -> replica count whose rollout fails (a scale that cannot succeed). */
   failingScales: Map<string, number>;
+  /** Model ids whose config Ray refuses: a PUT carrying one answers 400, as Ray's validation does. */
+  rejectedModels: Set<string>;
   /** Answer the next N PUTs with this status. */
   putStatus: { status: number; remaining: number } | null;
   /** Answer every dashboard request with 503 while true. */
@@ -49,8 +51,10 @@ export interface Faults {
 }
 
 export class RayDouble {
-  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), putStatus: null, dashboardDown: false, startDelayMs: 300 };
+  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), rejectedModels: new Set(), putStatus: null, dashboardDown: false, startDelayMs: 300 };
   readonly puts: AppLike[][] = [];
+  /** PUTs answered 400 because of `rejectedModels`. */
+  rejectedPuts = 0;
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
@@ -175,6 +179,13 @@ export class RayDouble {
           return send(this.faults.putStatus.status, 'injected failure');
         }
         const parsed = JSON.parse(body) as { applications: AppLike[] };
+        const refused = parsed.applications
+          .flatMap((a) => a.args?.llm_configs ?? [])
+          .find((c) => this.faults.rejectedModels.has(c.model_loading_config.model_id));
+        if (refused) {
+          this.rejectedPuts += 1;
+          return send(400, `Invalid Serve config: llm_configs: model ${refused.model_loading_config.model_id}: value is not valid`);
+        }
         this.puts.push(parsed.applications);
         this.applyPut(parsed.applications);
         return send(200, '');
