@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { listClusterEntries, withClusterLock, writeClusterEntry } from '../db/clusterModels';
 import type { ServingSpec } from '../domain/servingSpec';
-import { renderLlmConfig } from '../ray/serveConfig';
+import { renderModelConfig } from '../ray/serveConfig';
 import { flushPendingEntries } from './clusterWriter';
 import type { ActivityDependencies } from './dependencies';
 
@@ -27,8 +27,8 @@ export const DEFAULT_GATHER_MS = 50;
  */
 export function applyModelToClusterActivity(deps: ActivityDependencies) {
   return async function applyModelToCluster(input: ApplyInput): Promise<{ models_on_cluster: number }> {
-    const llmConfig = input.spec ? renderLlmConfig(input.modelId, input.spec, input.rolloutMarker, deps.render) : null;
-    const generation = await writeClusterEntry(deps.pool, deps.clusterId, input.modelKey, llmConfig);
+    const modelConfig = input.spec ? renderModelConfig(input.modelId, input.spec, input.rolloutMarker, deps.render) : null;
+    const generation = await writeClusterEntry(deps.pool, deps.clusterId, input.modelKey, modelConfig);
     await Context.current().sleep(deps.applyGatherMs ?? DEFAULT_GATHER_MS);
 
     return withClusterLock(deps.pool, deps.clusterId, async (client) => {
@@ -40,7 +40,7 @@ export function applyModelToClusterActivity(deps: ActivityDependencies) {
         throw ApplicationFailure.nonRetryable(after.rejection ?? 'Ray rejected the Serve config', 'RayConfigRejected');
       }
       // Landed, removed, or superseded by a newer change of the same model: nothing left to do here.
-      const desired = (await listClusterEntries(client, deps.clusterId)).filter((e) => e.llmConfig !== null);
+      const desired = (await listClusterEntries(client, deps.clusterId)).filter((e) => e.modelConfig !== null);
       return { models_on_cluster: desired.length };
     });
   };

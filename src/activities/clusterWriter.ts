@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ClusterEntry, isPending, listClusterEntries, markEntriesApplied, markEntryRejected } from '../db/clusterModels';
 import { RayRequestError } from '../ray/dashboardClient';
-import { LlmConfig, ServeApplication, renderDeployBody, renderManagedApplication } from '../ray/serveConfig';
+import { ModelConfig, ServeApplication, renderDeployBody, renderManagedApplication } from '../ray/serveConfig';
 import type { ActivityDependencies } from './dependencies';
 
 /** How one flush went: how many PUTs it sent and which entries Ray refused. */
@@ -24,7 +24,7 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
   if (pending.length === 0) return { puts: 0, rejected: [] };
   const foreignApps = await foreignApplications(deps);
 
-  const desired = new Map(entries.filter((e) => e.llmConfig !== null).map((e) => [e.modelKey, e.llmConfig as Record<string, unknown>]));
+  const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
   const batch = await tryPut(deps, desired, foreignApps);
   if (batch === 'accepted') {
     await markEntriesApplied(client, deps.clusterId, pending);
@@ -37,11 +37,11 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
 
   // Isolate the refused change(s): start from what Ray last accepted and add one change at a time.
   const outcome: FlushOutcome = { puts: 1, rejected: [] };
-  let baseline = new Map(entries.filter((e) => e.appliedConfig !== null).map((e) => [e.modelKey, e.appliedConfig as Record<string, unknown>]));
+  let baseline = new Map(entries.flatMap((e) => (e.appliedConfig ? [[e.modelKey, e.appliedConfig] as const] : [])));
   for (const entry of pending) {
     const candidate = new Map(baseline);
-    if (entry.llmConfig === null) candidate.delete(entry.modelKey);
-    else candidate.set(entry.modelKey, entry.llmConfig);
+    if (entry.modelConfig === null) candidate.delete(entry.modelKey);
+    else candidate.set(entry.modelKey, entry.modelConfig);
     const single = await tryPut(deps, candidate, foreignApps);
     outcome.puts += 1;
     if (single === 'accepted') {
@@ -66,10 +66,10 @@ async function foreignApplications(deps: ActivityDependencies): Promise<ServeApp
 /** One PUT of a complete desired set; a refusal (4xx) is returned, anything else thrown. */
 async function tryPut(
   deps: ActivityDependencies,
-  models: Map<string, Record<string, unknown>>,
+  models: Map<string, ModelConfig>,
   foreignApps: ServeApplication[],
 ): Promise<'accepted' | RayRequestError> {
-  const configs = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, config]) => config as unknown as LlmConfig);
+  const configs = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, config]) => config);
   const managed = configs.length > 0 ? renderManagedApplication(deps.render.appName, configs) : null;
   try {
     await deps.dashboard.putServeApplications(renderDeployBody(managed, foreignApps));

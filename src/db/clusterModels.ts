@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { ModelConfig } from '../ray/serveConfig';
 
 /**
  * Serialises every write to one cluster's Serve config with a session-level advisory lock, so
@@ -23,9 +24,9 @@ export async function withClusterLock<T>(pool: Pool, clusterId: string, work: (c
 export interface ClusterEntry {
   modelKey: string;
   /** What the model should run; null while its removal waits for a PUT. */
-  llmConfig: Record<string, unknown> | null;
+  modelConfig: ModelConfig | null;
   /** What Ray last accepted for this model (null: nothing yet). */
-  appliedConfig: Record<string, unknown> | null;
+  appliedConfig: ModelConfig | null;
   generation: number;
   settledGeneration: number;
   rejectedGeneration: number | null;
@@ -38,12 +39,12 @@ export const isPending = (entry: ClusterEntry) => entry.generation > entry.settl
  * Writes one model's desired entry (null: take it off the cluster) under the next generation,
  * and returns that generation. No lock is needed: whoever PUTs next picks the entry up.
  */
-export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string, modelKey: string, llmConfig: object | null): Promise<number> {
+export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string, modelKey: string, modelConfig: ModelConfig | null): Promise<number> {
   const result = await db.query<{ generation: string }>(
-    `INSERT INTO cluster_models (cluster_id, model_key, llm_config, generation) VALUES ($1, $2, $3, nextval('cluster_model_generation'))
-     ON CONFLICT (cluster_id, model_key) DO UPDATE SET llm_config = EXCLUDED.llm_config, generation = EXCLUDED.generation, updated_at = now()
+    `INSERT INTO cluster_models (cluster_id, model_key, model_config, generation) VALUES ($1, $2, $3, nextval('cluster_model_generation'))
+     ON CONFLICT (cluster_id, model_key) DO UPDATE SET model_config = EXCLUDED.model_config, generation = EXCLUDED.generation, updated_at = now()
      RETURNING generation`,
-    [clusterId, modelKey, llmConfig === null ? null : JSON.stringify(llmConfig)],
+    [clusterId, modelKey, modelConfig === null ? null : JSON.stringify(modelConfig)],
   );
   return Number(result.rows[0]?.generation);
 }
@@ -52,20 +53,20 @@ export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string
 export async function listClusterEntries(db: Pool | PoolClient, clusterId: string): Promise<ClusterEntry[]> {
   const result = await db.query<{
     model_key: string;
-    llm_config: Record<string, unknown> | null;
-    applied_config: Record<string, unknown> | null;
+    model_config: ModelConfig | null;
+    applied_config: ModelConfig | null;
     generation: string;
     settled_generation: string;
     rejected_generation: string | null;
     rejection: string | null;
   }>(
-    `SELECT model_key, llm_config, applied_config, generation, settled_generation, rejected_generation, rejection
+    `SELECT model_key, model_config, applied_config, generation, settled_generation, rejected_generation, rejection
        FROM cluster_models WHERE cluster_id = $1 ORDER BY model_key`,
     [clusterId],
   );
   return result.rows.map((r) => ({
     modelKey: r.model_key,
-    llmConfig: r.llm_config,
+    modelConfig: r.model_config,
     appliedConfig: r.applied_config,
     generation: Number(r.generation),
     settledGeneration: Number(r.settled_generation),
@@ -80,11 +81,11 @@ export async function listClusterEntries(db: Pool | PoolClient, clusterId: strin
  */
 export async function markEntriesApplied(db: PoolClient, clusterId: string, entries: ClusterEntry[]): Promise<void> {
   for (const entry of entries) {
-    if (entry.llmConfig === null) {
+    if (entry.modelConfig === null) {
       await db.query('DELETE FROM cluster_models WHERE cluster_id = $1 AND model_key = $2 AND generation = $3', [clusterId, entry.modelKey, entry.generation]);
     } else {
       await db.query(
-        `UPDATE cluster_models SET applied_config = llm_config, settled_generation = generation, updated_at = now()
+        `UPDATE cluster_models SET applied_config = model_config, settled_generation = generation, updated_at = now()
           WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,
         [clusterId, entry.modelKey, entry.generation],
       );
@@ -99,7 +100,7 @@ export async function markEntriesApplied(db: PoolClient, clusterId: string, entr
  */
 export async function markEntryRejected(db: PoolClient, clusterId: string, entry: ClusterEntry, rejection: string): Promise<void> {
   await db.query(
-    `UPDATE cluster_models SET llm_config = applied_config, settled_generation = generation, rejected_generation = generation, rejection = $4, updated_at = now()
+    `UPDATE cluster_models SET model_config = applied_config, settled_generation = generation, rejected_generation = generation, rejection = $4, updated_at = now()
       WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,
     [clusterId, entry.modelKey, entry.generation, rejection],
   );

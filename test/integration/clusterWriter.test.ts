@@ -121,7 +121,7 @@ describe('the single cluster writer', () => {
     expect(ray.modelIds()).not.toContain(bad.modelId);
     // The refused config is out of the desired set, so the next writer is not blocked by it.
     const entries = await listClusterEntries(pool, deps.clusterId);
-    expect(entries.find((e) => e.modelKey === bad.modelKey)?.llmConfig).toBeNull();
+    expect(entries.find((e) => e.modelKey === bad.modelKey)?.modelConfig).toBeNull();
     const next = await newModel('after-bad');
     await apply({ ...next, spec: spec('after-bad'), rolloutMarker: 'r1' });
     expect(ray.modelIds()).toContain(next.modelId);
@@ -133,8 +133,8 @@ describe('the single cluster writer', () => {
     ray.faults.putStatus = { status: 400, remaining: 1 };
     await expect(apply({ ...model, spec: spec('changing', { num_replicas: 3 }), rolloutMarker: 'r2' })).rejects.toMatchObject({ type: 'RayConfigRejected' });
     const entry = (await listClusterEntries(pool, deps.clusterId)).find((e) => e.modelKey === model.modelKey);
-    expect(entry?.llmConfig).toEqual(entry?.appliedConfig);
-    expect((entry?.llmConfig as { runtime_env: { env_vars: Record<string, string> } }).runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r1');
+    expect(entry?.modelConfig).toEqual(entry?.appliedConfig);
+    expect(entry?.modelConfig?.deployment?.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r1');
   });
 
   it('leaves an entry pending through a transient failure; the retry lands it', async () => {

@@ -21,11 +21,21 @@ interface LlmConfigLike {
   runtime_env?: { env_vars?: Record<string, string> };
   server_cls?: string;
 }
+interface DeploymentOverrideLike {
+  name: string;
+  num_replicas?: number;
+  autoscaling_config?: { min_replicas?: number; max_replicas?: number; initial_replicas?: number };
+  ray_actor_options?: { runtime_env?: { env_vars?: Record<string, string> } };
+}
 interface AppLike {
   name: string;
   import_path: string;
   args?: { llm_configs?: LlmConfigLike[] };
+  deployments?: DeploymentOverrideLike[];
 }
+
+/** Ray's name for a model's deployment: `<ServerClass>:<model_id with / replaced>`. */
+const deploymentName = (config: LlmConfigLike) => `${(config.server_cls ?? ':LLMServer').split(':')[1]}:${config.model_loading_config.model_id.replace(/\//g, '--')}`;
 
 interface DeploymentState {
   modelId: string;
@@ -99,8 +109,10 @@ export class RayDouble {
         const modelId = config.model_loading_config.model_id;
         const key = `${app.name}/${modelId}`;
         seen.add(key);
-        const marker = config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
-        const replicas = config.deployment_config?.num_replicas ?? 1;
+        // Like Ray, an entry of the app's `deployments` overrides what the LLMConfig rendered.
+        const override = app.deployments?.find((d) => d.name === deploymentName(config));
+        const marker = override?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION ?? config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
+        const replicas = override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
         const previous = this.deployments.get(key);
         if (previous && previous.marker === marker && previous.replicas === replicas) continue;
         this.deployments.set(key, {
@@ -127,8 +139,7 @@ export class RayDouble {
       for (const config of app.args?.llm_configs ?? []) {
         const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
         if (!state) continue;
-        const className = (config.server_cls ?? ':LLMServer').split(':')[1];
-        const name = `${className}:${state.modelId.replace(/\//g, '--')}`;
+        const name = deploymentName(config);
         const ready = now >= state.readyAt;
         const failed = ready && state.failMessage !== null;
         anyFailed ||= failed;
