@@ -14,6 +14,7 @@ const template = JSON.parse(readFileSync(path.join(REFERENCE, 'deploy-ok/llm_05.
 const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'];
 // The recorded ingress answers are a JSON line followed by the curl status line.
 const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_chat.json'), 'utf8').split('\n')[0] as string);
+const recordedModels = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_models.json'), 'utf8').split('\n')[0] as string);
 
 interface LlmConfigLike {
   model_loading_config: { model_id: string };
@@ -39,10 +40,13 @@ const deploymentName = (config: LlmConfigLike) => `${(config.server_cls ?? ':LLM
 
 interface DeploymentState {
   modelId: string;
+  config: LlmConfigLike;
   replicas: number;
   marker: string | undefined;
   readyAt: number;
   failMessage: string | null;
+  /** Ray gives every replica of a new deployment version a fresh id. */
+  replicaIds: string[];
 }
 
 export interface Faults {
@@ -56,12 +60,28 @@ export interface Faults {
   putStatus: { status: number; remaining: number } | null;
   /** Answer every dashboard request with 503 while true. */
   dashboardDown: boolean;
+  /** Answer the next N status GETs with this status. */
+  getStatus: { status: number; remaining: number } | null;
+  /** Hold every dashboard answer this long (a dashboard too slow for the client's timeout). */
+  dashboardDelayMs: number;
+  /** Model ids whose running replicas fail their health checks (deployment UNHEALTHY). */
+  unhealthyModels: Set<string>;
   /** Milliseconds from PUT until a deployment is HEALTHY. */
   startDelayMs: number;
 }
 
 export class RayDouble {
-  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), rejectedModels: new Set(), putStatus: null, dashboardDown: false, startDelayMs: 300 };
+  readonly faults: Faults = {
+    failingModels: new Set(),
+    failingScales: new Map(),
+    rejectedModels: new Set(),
+    putStatus: null,
+    dashboardDown: false,
+    getStatus: null,
+    dashboardDelayMs: 0,
+    unhealthyModels: new Set(),
+    startDelayMs: 300,
+  };
   readonly puts: AppLike[][] = [];
   /** PUTs answered 400 because of `rejectedModels`. */
   rejectedPuts = 0;
@@ -81,6 +101,16 @@ export class RayDouble {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+  /**
+   * A dashboard restart: connections are refused for `downMs`, then the same port answers again.
+   * Serve's apps keep running meanwhile (the controller outlives the dashboard), so state is kept.
+   */
+  async restart(downMs: number): Promise<void> {
+    const port = (this.server.address() as AddressInfo).port;
+    await this.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
   }
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -102,9 +132,15 @@ export class RayDouble {
     const body = JSON.stringify(apps);
     if (body === this.lastBody) return; // Ray ignores an identical PUT, even after a failure
     this.lastBody = body;
+    const previousApps = new Map(this.apps.map((a) => [a.name, a]));
     this.apps = apps;
     const seen = new Set<string>();
+    const newIds = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2, 10));
     for (const app of apps) {
+      // Ray hashes import_path and args into the code version of every deployment in the app:
+      // any change there restarts every model's replicas (a rolling update that keeps serving).
+      const before = previousApps.get(app.name);
+      const codeChanged = !before || JSON.stringify([before.import_path, before.args]) !== JSON.stringify([app.import_path, app.args]);
       for (const config of app.args?.llm_configs ?? []) {
         const modelId = config.model_loading_config.model_id;
         const key = `${app.name}/${modelId}`;
@@ -114,12 +150,21 @@ export class RayDouble {
         const marker = override?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION ?? config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
         const replicas = override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
         const previous = this.deployments.get(key);
-        if (previous && previous.marker === marker && previous.replicas === replicas) continue;
+        const modelChanged = !previous || previous.marker !== marker || JSON.stringify(previous.config) !== JSON.stringify(config);
+        if (previous && !modelChanged) {
+          // Same version: a scale adds or removes replicas and keeps the rest; a code change restarts them all.
+          const kept = codeChanged ? newIds(previous.replicaIds.length) : previous.replicaIds;
+          const replicaIds = replicas > kept.length ? [...kept, ...newIds(replicas - kept.length)] : kept.slice(0, replicas);
+          this.deployments.set(key, { ...previous, replicas, replicaIds });
+          continue;
+        }
         this.deployments.set(key, {
           modelId,
+          config,
           replicas,
           marker,
           readyAt: Date.now() + this.faults.startDelayMs,
+          replicaIds: newIds(replicas),
           failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas
             ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
             : null,
@@ -135,6 +180,7 @@ export class RayDouble {
     for (const app of this.apps) {
       const deployments: Record<string, unknown> = {};
       let anyFailed = false;
+      let anyUnhealthy = false;
       let allHealthy = true;
       for (const config of app.args?.llm_configs ?? []) {
         const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
@@ -142,30 +188,32 @@ export class RayDouble {
         const name = deploymentName(config);
         const ready = now >= state.readyAt;
         const failed = ready && state.failMessage !== null;
+        const unhealthy = ready && !failed && this.faults.unhealthyModels.has(state.modelId);
         anyFailed ||= failed;
-        allHealthy &&= ready && !failed;
+        anyUnhealthy ||= unhealthy;
+        allHealthy &&= ready && !failed && !unhealthy;
         const replica = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'].replicas[0];
         deployments[name] = {
           ...deploymentTemplate,
           name,
-          status: failed ? 'DEPLOY_FAILED' : ready ? 'HEALTHY' : 'UPDATING',
-          status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
-          message: failed ? state.failMessage : '',
+          status: failed ? 'DEPLOY_FAILED' : unhealthy ? 'UNHEALTHY' : ready ? 'HEALTHY' : 'UPDATING',
+          status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : unhealthy ? 'HEALTH_CHECK_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
+          message: failed ? state.failMessage : unhealthy ? `The deployment is UNHEALTHY: replica ${state.replicaIds[0]} failed its health check (engine is dead).` : '',
           target_num_replicas: state.replicas,
           deployment_config: {
             ...deploymentTemplate.deployment_config,
             name,
             ray_actor_options: { num_cpus: 0.1, runtime_env: { env_vars: state.marker ? { ARGUS_MODEL_REVISION: state.marker } : {} } },
           },
-          replicas: Array.from({ length: failed ? 0 : state.replicas }, (_, i) => ({ ...replica, replica_id: `r${i}`, state: ready ? 'RUNNING' : 'STARTING' })),
+          replicas: (failed ? [] : state.replicaIds).map((id) => ({ ...replica, replica_id: id, state: unhealthy ? 'RECOVERING' : ready ? 'RUNNING' : 'STARTING' })),
           recent_dead_replicas: [],
         };
       }
       applications[app.name] = {
         ...template.applications.llm,
         name: app.name,
-        status: anyFailed ? 'DEPLOY_FAILED' : allHealthy ? 'RUNNING' : 'DEPLOYING',
-        message: anyFailed ? 'Failed to update the deployments.' : '',
+        status: anyFailed ? 'DEPLOY_FAILED' : anyUnhealthy ? 'UNHEALTHY' : allHealthy ? 'RUNNING' : 'DEPLOYING',
+        message: anyFailed ? 'Failed to update the deployments.' : anyUnhealthy ? 'The application is UNHEALTHY: a deployment failed its health checks.' : '',
         deployed_app_config: app,
         deployments,
       };
@@ -182,8 +230,15 @@ export class RayDouble {
     };
     const url = req.url ?? '';
     if (url.startsWith('/api/')) {
+      if (this.faults.dashboardDelayMs > 0) await new Promise((r) => setTimeout(r, this.faults.dashboardDelayMs));
       if (this.faults.dashboardDown) return send(503, 'dashboard restarting');
-      if (url === '/api/serve/applications/' && req.method === 'GET') return send(200, this.statusBody());
+      if (url === '/api/serve/applications/' && req.method === 'GET') {
+        if (this.faults.getStatus && this.faults.getStatus.remaining > 0) {
+          this.faults.getStatus.remaining -= 1;
+          return send(this.faults.getStatus.status, 'Internal Server Error');
+        }
+        return send(200, this.statusBody());
+      }
       if (url === '/api/serve/applications/' && req.method === 'PUT') {
         if (this.faults.putStatus && this.faults.putStatus.remaining > 0) {
           this.faults.putStatus.remaining -= 1;
@@ -203,10 +258,13 @@ export class RayDouble {
       }
       return send(404, 'not found');
     }
-    const healthy = [...this.deployments.values()].filter((d) => Date.now() >= d.readyAt && d.failMessage === null).map((d) => d.modelId);
+    const healthy = [...this.deployments.values()]
+      .filter((d) => Date.now() >= d.readyAt && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId))
+      .map((d) => d.modelId);
     const listed = this.modelIds(); // like Ray, the ingress lists every configured model, even a failed one
     if (url === '/v1/models' && req.method === 'GET') {
-      return send(200, { object: 'list', data: listed.map((id) => ({ id, object: 'model', owned_by: 'organization' })) });
+      const entry = recordedModels.data[0];
+      return send(200, { ...recordedModels, data: listed.map((id) => ({ ...entry, id, metadata: { ...entry.metadata, model_id: id } })) });
     }
     if (url === '/v1/chat/completions' && req.method === 'POST') {
       const { model } = JSON.parse(body) as { model: string };
