@@ -209,6 +209,9 @@ export class RayDouble {
           recent_dead_replicas: [],
         };
       }
+      // build_openai_app also runs the router every model is reached through; it stays HEALTHY
+      // when a model fails (which is why the ingress keeps listing a dead model).
+      if (app.import_path === 'ray.serve.llm:build_openai_app') deployments.OpenAiIngress = template.applications.llm.deployments.OpenAiIngress;
       applications[app.name] = {
         ...template.applications.llm,
         name: app.name,
