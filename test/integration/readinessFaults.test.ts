@@ -67,6 +67,7 @@ beforeEach(async () => {
   Object.assign(ray.faults, { dashboardDelayMs: 0, getStatus: null, dashboardDown: false, startDelayMs: 100 });
   ray.faults.unhealthyModels.clear();
   ray.faults.failingModels.clear();
+  ray.faults.failingProbes.clear();
   deps = {
     pool,
     dashboard: new RayDashboardClient(ray.url, 300),
@@ -136,5 +137,15 @@ describe('readiness under Ray faults (double)', () => {
       type: 'ReadinessDeadlineExceeded',
       message: expect.stringMatching(/not ready within the readiness deadline: deployment UPDATING .*\(replicas ready 0\/1\)/),
     });
+  });
+
+  it("waits on the engine's own health probes where configured, and says which one fails", async () => {
+    deps.engineProbes = { baseUrl: ray.url, paths: ['/v2/health/ready', '/v2/models/{model}/ready'] };
+    await deploy();
+    ray.faults.failingProbes.add(`/v2/models/${MODEL}/ready`);
+    const waiting = await new Promise((r) => setTimeout(r, 150)).then(() => watch());
+    expect(waiting).toMatchObject({ ready: false, progress: { readyReplicas: 1, message: `engine probe GET /v2/models/${MODEL}/ready answered 503` } });
+    ray.faults.failingProbes.clear();
+    expect(await watchUntilReady()).toContain('ready');
   });
 });

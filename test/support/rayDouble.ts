@@ -66,6 +66,8 @@ export interface Faults {
   dashboardDelayMs: number;
   /** Model ids whose running replicas fail their health checks (deployment UNHEALTHY). */
   unhealthyModels: Set<string>;
+  /** Engine health paths (e.g. /v2/health/ready) that answer 503. */
+  failingProbes: Set<string>;
   /** Milliseconds from PUT until a deployment is HEALTHY. */
   startDelayMs: number;
 }
@@ -80,6 +82,7 @@ export class RayDouble {
     getStatus: null,
     dashboardDelayMs: 0,
     unhealthyModels: new Set(),
+    failingProbes: new Set(),
     startDelayMs: 300,
   };
   readonly puts: AppLike[][] = [];
@@ -268,6 +271,13 @@ export class RayDouble {
     if (url === '/v1/models' && req.method === 'GET') {
       const entry = recordedModels.data[0];
       return send(200, { ...recordedModels, data: listed.map((id) => ({ ...entry, id, metadata: { ...entry.metadata, model_id: id } })) });
+    }
+    // The health endpoints engines serve themselves (vLLM and TGI /health; Triton's two).
+    const modelReady = /^\/v2\/models\/([^/]+)\/ready$/.exec(url);
+    if (req.method === 'GET' && (url === '/health' || url === '/v2/health/ready' || modelReady)) {
+      if (this.faults.failingProbes.has(url)) return send(503, { error: 'not ready' });
+      if (modelReady && !healthy.includes(decodeURIComponent(modelReady[1] as string))) return send(503, { error: 'model not ready' });
+      return send(200, {});
     }
     if (url === '/v1/chat/completions' && req.method === 'POST') {
       const { model } = JSON.parse(body) as { model: string };
