@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ModelConfig } from '../ray/serveConfig';
 
+const LOCK_WAIT_S = 60;
+
 /**
  * Serialises every write to one cluster's Serve config with a session-level advisory lock, so
  * two models deploying at once never PUT views that drop each other. The callback runs while
@@ -9,14 +11,24 @@ import type { ModelConfig } from '../ray/serveConfig';
 export async function withClusterLock<T>(pool: Pool, clusterId: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
+    // Writers queue here while another PUTs (up to Ray's own timeout): wait longer than the
+    // pool's statement timeout, but not forever.
+    await client.query(`SET statement_timeout = '${LOCK_WAIT_S}s'`);
     await client.query("SELECT pg_advisory_lock(hashtext('argus-cluster:' || $1))", [clusterId]);
-    try {
-      return await work(client);
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext('argus-cluster:' || $1))", [clusterId]);
-    }
+    await client.query('RESET statement_timeout');
+  } catch (err) {
+    client.release(true); // do not hand a connection with a changed timeout back to the pool
+    throw err;
+  }
+  try {
+    return await work(client);
   } finally {
-    client.release();
+    try {
+      await client.query("SELECT pg_advisory_unlock(hashtext('argus-cluster:' || $1))", [clusterId]);
+      client.release();
+    } catch {
+      client.release(true); // closing the session releases its lock
+    }
   }
 }
 
