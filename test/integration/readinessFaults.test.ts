@@ -111,8 +111,8 @@ describe('readiness under Ray faults (double)', () => {
 
   it('does not call a model ready while it turns UNHEALTHY mid-flight, and says why', async () => {
     await deploy();
+    await watchUntilReady();
     ray.faults.unhealthyModels.add(MODEL);
-    await new Promise((r) => setTimeout(r, 150));
     const unhealthy = await watch();
     expect(unhealthy.ready).toBe(false);
     expect(unhealthy.progress).toMatchObject({ readyReplicas: 0, targetReplicas: 1, message: expect.stringMatching(/UNHEALTHY.*health check/) });
@@ -140,10 +140,11 @@ describe('readiness under Ray faults (double)', () => {
   });
 
   it("waits on the engine's own health probes where configured, and says which one fails", async () => {
-    deps.engineProbes = { baseUrl: ray.url, paths: ['/v2/health/ready', '/v2/models/{model}/ready'] };
     await deploy();
+    await watchUntilReady();
+    deps.engineProbes = { baseUrl: ray.url, paths: ['/v2/health/ready', '/v2/models/{model}/ready'] };
     ray.faults.failingProbes.add(`/v2/models/${MODEL}/ready`);
-    const waiting = await new Promise((r) => setTimeout(r, 150)).then(() => watch());
+    const waiting = await watch();
     expect(waiting).toMatchObject({ ready: false, progress: { readyReplicas: 1, message: `engine probe GET /v2/models/${MODEL}/ready answered 503` } });
     ray.faults.failingProbes.clear();
     expect(await watchUntilReady()).toContain('ready');

@@ -44,6 +44,8 @@ interface DeploymentState {
   replicas: number;
   marker: string | undefined;
   readyAt: number;
+  /** Whether a status GET has shown this version starting: on Ray a start always takes more than one poll. */
+  seenStarting: boolean;
   failMessage: string | null;
   /** Ray gives every replica of a new deployment version a fresh id. */
   replicaIds: string[];
@@ -167,6 +169,7 @@ export class RayDouble {
           replicas,
           marker,
           readyAt: Date.now() + this.faults.startDelayMs,
+          seenStarting: false,
           replicaIds: newIds(replicas),
           failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas
             ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
@@ -189,7 +192,8 @@ export class RayDouble {
         const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
         if (!state) continue;
         const name = deploymentName(config);
-        const ready = now >= state.readyAt;
+        const ready = now >= state.readyAt && state.seenStarting;
+        state.seenStarting = true;
         const failed = ready && state.failMessage !== null;
         const unhealthy = ready && !failed && this.faults.unhealthyModels.has(state.modelId);
         anyFailed ||= failed;
@@ -265,7 +269,7 @@ export class RayDouble {
       return send(404, 'not found');
     }
     const healthy = [...this.deployments.values()]
-      .filter((d) => Date.now() >= d.readyAt && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId))
+      .filter((d) => Date.now() >= d.readyAt && d.seenStarting && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId))
       .map((d) => d.modelId);
     const listed = this.modelIds(); // like Ray, the ingress lists every configured model, even a failed one
     if (url === '/v1/models' && req.method === 'GET') {
