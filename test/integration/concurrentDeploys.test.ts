@@ -39,7 +39,7 @@ it('deploys 8 models requested at once with fewer PUTs than models, all RUNNING'
     const states = await Promise.all(acks.map(async (a) => (await getModel(stack.pool, a.model_key))?.state));
     return states.every((s) => s === 'RUNNING');
   }, 60_000, 'all 8 models RUNNING');
-  expect(ray.puts.length).toBeLessThan(8);
+  expect(ray.puts.length).toBeLessThanOrEqual(6); // 3-4 in our runs
   const carried = ray.puts.map((apps) => apps.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id)));
   for (let i = 1; i < carried.length; i++) expect(carried[i]).toEqual(expect.arrayContaining(carried[i - 1] ?? []));
   expect(carried[carried.length - 1]).toHaveLength(8);
