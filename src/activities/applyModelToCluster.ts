@@ -1,8 +1,8 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
-import { listClusterModels, setClusterModel, withClusterLock } from '../db/clusterModels';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { listClusterEntries, withClusterLock, writeClusterEntry } from '../db/clusterModels';
 import type { ServingSpec } from '../domain/servingSpec';
-import { RayRequestError } from '../ray/dashboardClient';
-import { LlmConfig, ServeApplication, renderDeployBody, renderLlmConfig, renderManagedApplication } from '../ray/serveConfig';
+import { renderModelConfig } from '../ray/serveConfig';
+import { flushPendingEntries } from './clusterWriter';
 import type { ActivityDependencies } from './dependencies';
 
 export interface ApplyInput {
@@ -14,34 +14,33 @@ export interface ApplyInput {
   rolloutMarker: string;
 }
 
+/** How long a writer waits for neighbouring changes before taking the cluster lock. */
+export const DEFAULT_GATHER_MS = 50;
+
 /**
- * Sets this model's entry in the cluster's desired set and PUTs the complete set. Every writer
- * takes the cluster lock, reads the whole desired set and the apps it does not manage, and
- * sends all of them, so no PUT can drop another model or someone else's app.
+ * Sets this model's entry in the cluster's desired set and sees it onto the cluster. Writes are
+ * group-committed: the entry is written under a new generation, and whoever next holds the
+ * cluster lock PUTs the complete set covering every entry written so far, so changes arriving
+ * together share one PUT. An apply whose entry another writer already PUT returns without a
+ * PUT of its own. Every PUT carries every model and the apps this product does not manage, so
+ * no PUT can drop another model or someone else's app.
  */
 export function applyModelToClusterActivity(deps: ActivityDependencies) {
   return async function applyModelToCluster(input: ApplyInput): Promise<{ models_on_cluster: number }> {
-    const llmConfig: LlmConfig | null = input.spec ? renderLlmConfig(input.modelId, input.spec, input.rolloutMarker, deps.render) : null;
+    const modelConfig = input.spec ? renderModelConfig(input.modelId, input.spec, input.rolloutMarker, deps.render) : null;
+    const generation = await writeClusterEntry(deps.pool, deps.clusterId, input.modelKey, modelConfig);
+    await Context.current().sleep(deps.applyGatherMs ?? DEFAULT_GATHER_MS);
+
     return withClusterLock(deps.pool, deps.clusterId, async (client) => {
-      const before = (await listClusterModels(client, deps.clusterId)).find((m) => m.modelKey === input.modelKey);
-      await setClusterModel(client, deps.clusterId, input.modelKey, llmConfig);
-      const desired = await listClusterModels(client, deps.clusterId);
-      try {
-        const live = await deps.dashboard.getServeDetails();
-        const foreignApps = Object.values(live.applications)
-          .filter((app) => app.name !== deps.render.appName && app.deployed_app_config)
-          .map((app) => app.deployed_app_config as unknown as ServeApplication);
-        const managed = desired.length > 0 ? renderManagedApplication(deps.render.appName, desired.map((m) => m.llmConfig as unknown as LlmConfig)) : null;
-        await deps.dashboard.putServeApplications(renderDeployBody(managed, foreignApps));
-      } catch (err) {
-        if (err instanceof RayRequestError && err.isRejection) {
-          // Put the desired set back as it was: a config Ray refuses must not block the next writer.
-          await setClusterModel(client, deps.clusterId, input.modelKey, before ? before.llmConfig : null);
-          log.warn('Ray rejected the Serve config', { modelKey: input.modelKey, status: err.status });
-          throw ApplicationFailure.nonRetryable(err.message, 'RayConfigRejected', { body: err.body.slice(0, 4000) });
-        }
-        throw err;
+      const mine = () => listClusterEntries(client, deps.clusterId).then((all) => all.find((e) => e.modelKey === input.modelKey));
+      const before = await mine();
+      if (before && before.generation === generation && before.settledGeneration < generation) await flushPendingEntries(deps, client);
+      const after = await mine();
+      if (after && after.rejectedGeneration === generation) {
+        throw ApplicationFailure.nonRetryable(after.rejection ?? 'Ray rejected the Serve config', 'RayConfigRejected');
       }
+      // Landed, removed, or superseded by a newer change of the same model: nothing left to do here.
+      const desired = (await listClusterEntries(client, deps.clusterId)).filter((e) => e.modelConfig !== null);
       return { models_on_cluster: desired.length };
     });
   };

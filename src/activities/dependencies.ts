@@ -12,4 +12,8 @@ export interface ActivityDependencies {
   render: RenderSettings;
   /** Pause between status polls; tests shorten it. */
   pollIntervalMs: number;
+  /** Health endpoints of the engine itself, probed after the three standard readiness checks. */
+  engineProbes?: { baseUrl: string; paths: string[] };
+  /** How long a cluster write waits to gather neighbouring changes into its PUT (default 50 ms). */
+  applyGatherMs?: number;
 }

@@ -30,7 +30,8 @@ const sameProgress = (a: ReadinessProgress | null, b: ReadinessProgress) =>
   a !== null && a.readyReplicas === b.readyReplicas && a.targetReplicas === b.targetReplicas && a.message === b.message;
 
 /**
- * Watches one model until it is ready (all three checks), its progress changes, or the watch
+ * Watches one model until it is ready (all three checks, plus the engine's own health probes
+ * where configured), its progress changes, or the watch
  * window ends. Heartbeats carry the progress so the Temporal UI shows what the rollout waits on.
  * Ray failing the deployment, or the deadline passing, fails the rollout for good.
  */
@@ -82,6 +83,12 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
       if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };
       const chat = await deps.ingress.answersChat(input.modelId);
       if (!chat.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: chat.detail };
+      // Then the engine's own health endpoints, where the platform names some for its engine.
+      const probes = deps.engineProbes ?? { baseUrl: '', paths: [] };
+      for (const path of probes.paths) {
+        const probe = await deps.ingress.answersProbe(probes.baseUrl, path, input.modelId);
+        if (!probe.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: probe.detail };
+      }
       return 'ready';
     }
   }

@@ -6,6 +6,23 @@ import { z } from 'zod';
 /** Repository root: config paths that are relative are taken from here. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..'); // src/config or dist/config
 
+/** A GET path an engine answers 2xx on when healthy; `{model}` stands for the model's public name. */
+const probePath = z.string().regex(/^\/[A-Za-z0-9._~\-/{}]*$/, 'must be an absolute URL path such as /health or /v2/models/{model}/ready');
+
+/**
+ * Health endpoints an engine serves itself, probed after the three standard readiness checks.
+ * `engine` picks one of `sets` (null: none, as for Ray Serve LLM's in-process engines);
+ * `base_url` is where those endpoints answer (null: the ingress).
+ */
+const engineProbesSchema = z
+  .object({
+    engine: z.string().min(1).nullable(),
+    base_url: z.string().url().nullable(),
+    sets: z.record(z.string(), z.array(probePath)),
+  })
+  .strict()
+  .refine((p) => p.engine === null || p.engine in p.sets, { message: 'engine must name one of the probe sets', path: ['engine'] });
+
 const configSchema = z
   .object({
     api: z
@@ -41,12 +58,20 @@ const configSchema = z
               .nullable(),
           })
           .strict(),
+        engine_probes: engineProbesSchema.default({ engine: null, base_url: null, sets: {} }),
       })
       .strict(),
   })
   .strict();
 
 export type AppConfig = z.infer<typeof configSchema>;
+
+/** The probe URLs' base and paths readiness adds for the configured engine (none when no engine is set). */
+export function engineProbesFor(config: AppConfig): { baseUrl: string; paths: string[] } | undefined {
+  const probes = config.serving.engine_probes;
+  if (probes.engine === null) return undefined;
+  return { baseUrl: probes.base_url ?? config.serving.ingress_url, paths: probes.sets[probes.engine] ?? [] };
+}
 
 /** Environment variables that override single keys of the file (documented in config/dev.yaml). */
 const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
@@ -65,6 +90,8 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_READINESS_TIMEOUT_S', ['serving', 'readiness_timeout_s']],
   ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
   ['ARGUS_LLM_SERVER_CLS', ['serving', 'llm', 'server_cls']],
+  ['ARGUS_ENGINE_PROBES', ['serving', 'engine_probes', 'engine']],
+  ['ARGUS_ENGINE_PROBE_URL', ['serving', 'engine_probes', 'base_url']],
 ];
 
 export class ConfigError extends Error {}

@@ -33,4 +33,17 @@ export class IngressClient {
       return { ok: false, detail: `ingress unreachable: ${(err as Error).message}` };
     }
   }
+
+  /** One engine health probe (`GET <baseUrl><path>`, `{model}` filled in): healthy means 2xx. */
+  async answersProbe(baseUrl: string, path: string, modelId: string): Promise<{ ok: boolean; detail: string }> {
+    const resolved = path.split('{model}').join(encodeURIComponent(modelId));
+    try {
+      const response = await fetch(`${baseUrl}${resolved}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      await response.arrayBuffer();
+      if (response.ok) return { ok: true, detail: 'answered' };
+      return { ok: false, detail: `engine probe GET ${resolved} answered ${response.status}` };
+    } catch (err) {
+      return { ok: false, detail: `engine probe GET ${resolved} failed: ${(err as Error).message}` };
+    }
+  }
 }

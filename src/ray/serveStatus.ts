@@ -93,7 +93,39 @@ export function assessModel(
   }
   const states = deployment.replicas.map((r) => r.state).join(', ');
   const message =
-    stripAnsi(deployment.message).split('\n')[0] ||
-    `deployment ${deployment.status}${states ? ` (replicas: ${states})` : ''}`;
+    describeUnscheduledReplicas(deployment.message) ??
+    (stripAnsi(deployment.message).split('\n')[0] ||
+    `deployment ${deployment.status}${states ? ` (replicas: ${states})` : ''}`);
   return { phase: 'progressing', readyReplicas, targetReplicas, message };
 }
+
+/**
+ * Ray's pending-replica message ("has 1 replicas that have taken more than 30s to be scheduled
+ * ... Resources required for each replica: [bundles], ...") in
+ * the words a user needs: how many GPUs the rollout waits for. Undefined for any other message.
+ */
+export function describeUnscheduledReplicas(rayMessage: string): string | undefined {
+  const text = stripAnsi(rayMessage);
+  const pending = /has (\d+) replicas? that ha(?:ve|s) taken more than \d+s to be scheduled/.exec(text);
+  const required = /Resources required for each replica: (\[.*?\]|\{.*?\}), total resources available/s.exec(text);
+  if (!pending || !required) return undefined;
+  const replicas = Number(pending[1]);
+  let perReplica: Record<string, number>[];
+  try {
+    const parsed = JSON.parse(required[1] as string) as Record<string, number> | Record<string, number>[];
+    perReplica = Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return undefined;
+  }
+  const gpusPerReplica = perReplica.reduce((sum, bundle) => sum + (Number(bundle.GPU) || 0), 0);
+  const cpusPerReplica = perReplica.reduce((sum, bundle) => sum + (Number(bundle.CPU) || 0), 0);
+  const replicaWords = `${replicas} replica${replicas === 1 ? '' : 's'}`;
+  if (gpusPerReplica > 0) {
+    const total = round(gpusPerReplica * replicas);
+    // Ray's "total resources available" is left out: on 2.58 it read {} even with GPUs free.
+    return `waiting for ${total} GPU${total === 1 ? '' : 's'}: ${replicaWords} of ${round(gpusPerReplica)} GPU${gpusPerReplica === 1 ? '' : 's'} each not scheduled yet`;
+  }
+  return `waiting for cluster resources: ${replicaWords} needing ${round(cpusPerReplica)} CPU each not scheduled yet`;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;

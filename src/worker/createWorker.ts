@@ -1,7 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
-import type { AppConfig } from '../config/config';
+import { AppConfig, engineProbesFor } from '../config/config';
 import { RayDashboardClient } from '../ray/dashboardClient';
 import { IngressClient } from '../ray/ingressClient';
 import { livenessHeartbeats } from './livenessHeartbeats';
@@ -20,6 +20,7 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
       serverCls: config.serving.llm.server_cls,
     },
     pollIntervalMs: options.pollIntervalMs ?? 1_000,
+    engineProbes: engineProbesFor(config),
   });
   return Worker.create({
     connection,

@@ -105,13 +105,19 @@ describe('walking skeleton on a real Ray node', () => {
     expect(chat.status).toBe(200);
   });
 
-  it('declares GPUs to the Ray scheduler: a model that needs more than the node has waits with a visible reason', async () => {
-    const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\nreadiness_timeout_s: 30\n', 'application/yaml');
+  it('declares GPUs to the Ray scheduler: a model that needs more than the node has waits with a visible reason, then fails and frees what it held', async () => {
+    // Ray names the unscheduled GPUs once a replica has waited 30 s; the deadline comes after that.
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\nreadiness_timeout_s: 40\n', 'application/yaml');
     expect(posted.status).toBe(202);
     await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'too-big to fail at its deadline');
     const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);
-    expect(detail.body.model.error_summary).toMatch(/not ready within the readiness deadline/);
-    expect(detail.body.model.error_summary).toMatch(/replicas ready 1\/2|replicas ready 0\/2/);
+    expect(detail.body.model.error_summary).toMatch(/not ready within the readiness deadline: waiting for (8|16) GPUs: [12] replicas? of 8 GPUs each not scheduled yet \(replicas ready 0\/2\)/);
+    const progress = detail.body.events.filter((e: { event_type: string }) => e.event_type === 'READINESS_PROGRESS').map((e: { payload: unknown }) => JSON.stringify(e.payload));
+    expect(progress.join('\n')).toMatch(/waiting for (8|16) GPUs/);
+    // Taken off the cluster: its deployment (and the placement groups holding GPUs) is gone.
+    const ray = testConfig().serving.ray_dashboard_url;
+    const serve = (await (await fetch(`${ray}/api/serve/applications/`)).json()) as { applications: Record<string, { deployments: Record<string, unknown> }> };
+    expect(Object.keys(serve.applications.argus_llm_app?.deployments ?? {}).some((name) => name.endsWith(detail.body.model.model_id))).toBe(false);
     expect(await stateOf(tinyKey)).toBe('RUNNING');
   });
 

@@ -14,6 +14,7 @@ const template = JSON.parse(readFileSync(path.join(REFERENCE, 'deploy-ok/llm_05.
 const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'];
 // The recorded ingress answers are a JSON line followed by the curl status line.
 const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_chat.json'), 'utf8').split('\n')[0] as string);
+const recordedModels = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_models.json'), 'utf8').split('\n')[0] as string);
 
 interface LlmConfigLike {
   model_loading_config: { model_id: string };
@@ -21,18 +22,33 @@ interface LlmConfigLike {
   runtime_env?: { env_vars?: Record<string, string> };
   server_cls?: string;
 }
+interface DeploymentOverrideLike {
+  name: string;
+  num_replicas?: number;
+  autoscaling_config?: { min_replicas?: number; max_replicas?: number; initial_replicas?: number };
+  ray_actor_options?: { runtime_env?: { env_vars?: Record<string, string> } };
+}
 interface AppLike {
   name: string;
   import_path: string;
   args?: { llm_configs?: LlmConfigLike[] };
+  deployments?: DeploymentOverrideLike[];
 }
+
+/** Ray's name for a model's deployment: `<ServerClass>:<model_id with / replaced>`. */
+const deploymentName = (config: LlmConfigLike) => `${(config.server_cls ?? ':LLMServer').split(':')[1]}:${config.model_loading_config.model_id.replace(/\//g, '--')}`;
 
 interface DeploymentState {
   modelId: string;
+  config: LlmConfigLike;
   replicas: number;
   marker: string | undefined;
   readyAt: number;
+  /** Whether a status GET has shown this version starting: on Ray a start always takes more than one poll. */
+  seenStarting: boolean;
   failMessage: string | null;
+  /** Ray gives every replica of a new deployment version a fresh id. */
+  replicaIds: string[];
 }
 
 export interface Faults {
@@ -40,10 +56,20 @@ export interface Faults {
   failingModels: Set<string>;
   /** Model id -> replica count whose rollout fails (a scale that cannot succeed). */
   failingScales: Map<string, number>;
+  /** Model ids whose config Ray refuses: a PUT carrying one answers 400, as Ray's validation does. */
+  rejectedModels: Set<string>;
   /** Answer the next N PUTs with this status. */
   putStatus: { status: number; remaining: number } | null;
   /** Answer every dashboard request with 503 while true. */
   dashboardDown: boolean;
+  /** Answer the next N status GETs with this status. */
+  getStatus: { status: number; remaining: number } | null;
+  /** Hold every dashboard answer this long (a dashboard too slow for the client's timeout). */
+  dashboardDelayMs: number;
+  /** Model ids whose running replicas fail their health checks (deployment UNHEALTHY). */
+  unhealthyModels: Set<string>;
+  /** Engine health paths (e.g. /v2/health/ready) that answer 503. */
+  failingProbes: Set<string>;
   /** Milliseconds from PUT until a deployment is HEALTHY. */
   startDelayMs: number;
   /**
@@ -64,7 +90,17 @@ export type GateAnswer = 'apply' | { status: number };
 const matchesAny = (suffixes: Set<string>, modelId: string) => [...suffixes].some((s) => modelId.endsWith(`-${s}`));
 
 export class RayDouble {
-  readonly faults: Faults = { failingModels: new Set(), failingScales: new Map(), putStatus: null, dashboardDown: false, startDelayMs: 300,
+  readonly faults: Faults = {
+    failingModels: new Set(),
+    failingScales: new Map(),
+    rejectedModels: new Set(),
+    putStatus: null,
+    dashboardDown: false,
+    getStatus: null,
+    dashboardDelayMs: 0,
+    unhealthyModels: new Set(),
+    failingProbes: new Set(),
+    startDelayMs: 300,
     holdReady: new Set(),
     holdRemoval: new Set(),
     holdPutAnswers: new Set(),
@@ -79,6 +115,8 @@ export class RayDouble {
   private gateWaiters: Array<(answer: GateAnswer) => void> = [];
   /** Removed models the ingress still lists while they are in holdRemoval. */
   private lingering = new Set<string>();
+  /** PUTs answered 400 because of `rejectedModels`. */
+  rejectedPuts = 0;
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
@@ -106,6 +144,16 @@ export class RayDouble {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+  /**
+   * A dashboard restart: connections are refused for `downMs`, then the same port answers again.
+   * Serve's apps keep running meanwhile (the controller outlives the dashboard), so state is kept.
+   */
+  async restart(downMs: number): Promise<void> {
+    const port = (this.server.address() as AddressInfo).port;
+    await this.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+  }
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
@@ -126,22 +174,40 @@ export class RayDouble {
     const body = JSON.stringify(apps);
     if (body === this.lastBody) return; // Ray ignores an identical PUT, even after a failure
     this.lastBody = body;
+    const previousApps = new Map(this.apps.map((a) => [a.name, a]));
     this.apps = apps;
     const seen = new Set<string>();
+    const newIds = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2, 10));
     for (const app of apps) {
+      // Ray hashes import_path and args into the code version of every deployment in the app:
+      // any change there restarts every model's replicas (a rolling update that keeps serving).
+      const before = previousApps.get(app.name);
+      const codeChanged = !before || JSON.stringify([before.import_path, before.args]) !== JSON.stringify([app.import_path, app.args]);
       for (const config of app.args?.llm_configs ?? []) {
         const modelId = config.model_loading_config.model_id;
         const key = `${app.name}/${modelId}`;
         seen.add(key);
-        const marker = config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
-        const replicas = config.deployment_config?.num_replicas ?? 1;
+        // Like Ray, an entry of the app's `deployments` overrides what the LLMConfig rendered.
+        const override = app.deployments?.find((d) => d.name === deploymentName(config));
+        const marker = override?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION ?? config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
+        const replicas = override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
         const previous = this.deployments.get(key);
-        if (previous && previous.marker === marker && previous.replicas === replicas) continue;
+        const modelChanged = !previous || previous.marker !== marker || JSON.stringify(previous.config) !== JSON.stringify(config);
+        if (previous && !modelChanged) {
+          // Same version: a scale adds or removes replicas and keeps the rest; a code change restarts them all.
+          const kept = codeChanged ? newIds(previous.replicaIds.length) : previous.replicaIds;
+          const replicaIds = replicas > kept.length ? [...kept, ...newIds(replicas - kept.length)] : kept.slice(0, replicas);
+          this.deployments.set(key, { ...previous, replicas, replicaIds });
+          continue;
+        }
         this.deployments.set(key, {
           modelId,
+          config,
           replicas,
           marker,
           readyAt: Date.now() + this.faults.startDelayMs,
+          seenStarting: false,
+          replicaIds: newIds(replicas),
           failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas
             ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
             : null,
@@ -161,39 +227,45 @@ export class RayDouble {
     for (const app of this.apps) {
       const deployments: Record<string, unknown> = {};
       let anyFailed = false;
+      let anyUnhealthy = false;
       let allHealthy = true;
       for (const config of app.args?.llm_configs ?? []) {
         const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
         if (!state) continue;
-        const className = (config.server_cls ?? ':LLMServer').split(':')[1];
-        const name = `${className}:${state.modelId.replace(/\//g, '--')}`;
-        const started = now >= state.readyAt;
+        const name = deploymentName(config);
+        const started = now >= state.readyAt && state.seenStarting;
+        state.seenStarting = true;
         const failed = started && state.failMessage !== null;
-        const ready = started && !failed && !matchesAny(this.faults.holdReady, state.modelId);
+        const ready = started && !matchesAny(this.faults.holdReady, state.modelId);
+        const unhealthy = ready && !failed && this.faults.unhealthyModels.has(state.modelId);
         anyFailed ||= failed;
-        allHealthy &&= ready;
+        anyUnhealthy ||= unhealthy;
+        allHealthy &&= ready && !failed && !unhealthy;
         const replica = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'].replicas[0];
         deployments[name] = {
           ...deploymentTemplate,
           name,
-          status: failed ? 'DEPLOY_FAILED' : ready ? 'HEALTHY' : 'UPDATING',
-          status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
-          message: failed ? state.failMessage : '',
+          status: failed ? 'DEPLOY_FAILED' : unhealthy ? 'UNHEALTHY' : ready ? 'HEALTHY' : 'UPDATING',
+          status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : unhealthy ? 'HEALTH_CHECK_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
+          message: failed ? state.failMessage : unhealthy ? `The deployment is UNHEALTHY: replica ${state.replicaIds[0]} failed its health check (engine is dead).` : '',
           target_num_replicas: state.replicas,
           deployment_config: {
             ...deploymentTemplate.deployment_config,
             name,
             ray_actor_options: { num_cpus: 0.1, runtime_env: { env_vars: state.marker ? { ARGUS_MODEL_REVISION: state.marker } : {} } },
           },
-          replicas: Array.from({ length: failed ? 0 : state.replicas }, (_, i) => ({ ...replica, replica_id: `r${i}`, state: ready ? 'RUNNING' : 'STARTING' })),
+          replicas: (failed ? [] : state.replicaIds).map((id) => ({ ...replica, replica_id: id, state: unhealthy ? 'RECOVERING' : ready ? 'RUNNING' : 'STARTING' })),
           recent_dead_replicas: [],
         };
       }
+      // build_openai_app also runs the router every model is reached through; it stays HEALTHY
+      // when a model fails (which is why the ingress keeps listing a dead model).
+      if (app.import_path === 'ray.serve.llm:build_openai_app') deployments.OpenAiIngress = template.applications.llm.deployments.OpenAiIngress;
       applications[app.name] = {
         ...template.applications.llm,
         name: app.name,
-        status: anyFailed ? 'DEPLOY_FAILED' : allHealthy ? 'RUNNING' : 'DEPLOYING',
-        message: anyFailed ? 'Failed to update the deployments.' : '',
+        status: anyFailed ? 'DEPLOY_FAILED' : anyUnhealthy ? 'UNHEALTHY' : allHealthy ? 'RUNNING' : 'DEPLOYING',
+        message: anyFailed ? 'Failed to update the deployments.' : anyUnhealthy ? 'The application is UNHEALTHY: a deployment failed its health checks.' : '',
         deployed_app_config: app,
         deployments,
       };
@@ -210,8 +282,15 @@ export class RayDouble {
     };
     const url = req.url ?? '';
     if (url.startsWith('/api/')) {
+      if (this.faults.dashboardDelayMs > 0) await new Promise((r) => setTimeout(r, this.faults.dashboardDelayMs));
       if (this.faults.dashboardDown) return send(503, 'dashboard restarting');
-      if (url === '/api/serve/applications/' && req.method === 'GET') return send(200, this.statusBody());
+      if (url === '/api/serve/applications/' && req.method === 'GET') {
+        if (this.faults.getStatus && this.faults.getStatus.remaining > 0) {
+          this.faults.getStatus.remaining -= 1;
+          return send(this.faults.getStatus.status, 'Internal Server Error');
+        }
+        return send(200, this.statusBody());
+      }
       if (url === '/api/serve/applications/' && req.method === 'PUT') {
         if (this.faults.putStatus && this.faults.putStatus.remaining > 0) {
           this.faults.putStatus.remaining -= 1;
@@ -224,10 +303,16 @@ export class RayDouble {
           const answer = await new Promise<GateAnswer>((resolve) => this.gateWaiters.push(resolve));
           if (answer !== 'apply') return send(answer.status, 'refused at the gate');
         }
+        const refused = parsed.applications
+          .flatMap((a) => a.args?.llm_configs ?? [])
+          .find((c) => this.faults.rejectedModels.has(c.model_loading_config.model_id));
+        if (refused) {
+          this.rejectedPuts += 1;
+          return send(400, `Invalid Serve config: llm_configs: model ${refused.model_loading_config.model_id}: value is not valid`);
+        }
         this.puts.push(parsed.applications);
         this.applyPut(parsed.applications);
-        const modelIds = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
-        if (modelIds.some((id) => matchesAny(this.faults.holdPutAnswers, id))) {
+        if (named.some((id) => matchesAny(this.faults.holdPutAnswers, id))) {
           this.heldPuts += 1;
           await new Promise<void>((resolve) => this.releaseHeld.push(resolve));
           if (req.socket.destroyed) return; // the caller is gone (a killed worker)
@@ -237,12 +322,20 @@ export class RayDouble {
       return send(404, 'not found');
     }
     const healthy = [...this.deployments.values()]
-      .filter((d) => Date.now() >= d.readyAt && d.failMessage === null && !matchesAny(this.faults.holdReady, d.modelId))
+      .filter((d) => Date.now() >= d.readyAt && d.seenStarting && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId) && !matchesAny(this.faults.holdReady, d.modelId))
       .map((d) => d.modelId);
     // Like Ray, the ingress lists every configured model, even a failed one.
     const listed = [...this.modelIds(), ...[...this.lingering].filter((id) => matchesAny(this.faults.holdRemoval, id))];
     if (url === '/v1/models' && req.method === 'GET') {
-      return send(200, { object: 'list', data: listed.map((id) => ({ id, object: 'model', owned_by: 'organization' })) });
+      const entry = recordedModels.data[0];
+      return send(200, { ...recordedModels, data: listed.map((id) => ({ ...entry, id, metadata: { ...entry.metadata, model_id: id } })) });
+    }
+    // The health endpoints engines serve themselves (vLLM and TGI /health; Triton's two).
+    const modelReady = /^\/v2\/models\/([^/]+)\/ready$/.exec(url);
+    if (req.method === 'GET' && (url === '/health' || url === '/v2/health/ready' || modelReady)) {
+      if (this.faults.failingProbes.has(url)) return send(503, { error: 'not ready' });
+      if (modelReady && !healthy.includes(decodeURIComponent(modelReady[1] as string))) return send(503, { error: 'model not ready' });
+      return send(200, {});
     }
     if (url === '/v1/chat/completions' && req.method === 'POST') {
       const { model } = JSON.parse(body) as { model: string };

@@ -1,4 +1,4 @@
-import { deploymentNameFor, renderDeployBody, renderLlmConfig, renderManagedApplication } from '../../src/ray/serveConfig';
+import { deploymentNameFor, renderDeployBody, renderLlmConfig, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
 import type { ServingSpec } from '../../src/domain/servingSpec';
 
 const spec: ServingSpec = {
@@ -12,25 +12,44 @@ const spec: ServingSpec = {
 const settings = { appName: 'argus_llm_app', storageRoot: '/mnt/storage', acceleratorType: 'H20', serverCls: null };
 
 describe('Serve config rendering', () => {
-  it('renders one LLMConfig per model with platform-controlled fields', () => {
-    expect(renderLlmConfig('alice-202601061230-qwen-0.5b', spec, 'r3', settings)).toEqual({
+  it('renders one LLMConfig per model with platform-controlled fields, and nothing that changes per rollout', () => {
+    expect(renderLlmConfig('alice-202601061230-qwen-0.5b', spec, settings)).toEqual({
       model_loading_config: { model_id: 'alice-202601061230-qwen-0.5b', model_source: '/mnt/storage/hf/Qwen/q' },
       accelerator_type: 'H20',
-      deployment_config: { num_replicas: 2 },
       engine_kwargs: { max_model_len: 8192, tensor_parallel_size: 4 },
-      runtime_env: { env_vars: { ARGUS_MODEL_REVISION: 'r3' } },
     });
   });
 
+  it('puts replicas and the revision marker in the deployment override, outside the hashed args', () => {
+    const model = renderModelConfig('alice-202601061230-qwen-0.5b', spec, 'r3', settings);
+    expect(model.deployment).toEqual({
+      name: 'LLMServer:alice-202601061230-qwen-0.5b',
+      autoscaling_config: { min_replicas: 2, max_replicas: 2, initial_replicas: 2 },
+      ray_actor_options: { runtime_env: { env_vars: { ARGUS_MODEL_REVISION: 'r3' }, worker_process_setup_hook: 'ray.llm._internal.serve._worker_process_setup_hook' } },
+    });
+    // A scale or a retry of one model leaves every model's args entry, and so the app's code version, as it was.
+    const scaled = renderModelConfig('alice-202601061230-qwen-0.5b', { ...spec, num_replicas: 5 }, 'r4', settings);
+    expect(scaled.llm_config).toEqual(model.llm_config);
+    expect(scaled.deployment?.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r4');
+    const standIn = renderModelConfig('m', spec, 'r1', { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' });
+    expect(standIn.deployment).toMatchObject({ name: 'StandInLLMServer:m', ray_actor_options: { num_cpus: 0.1 } });
+  });
+
+  it('lists every model in args and every override in deployments', () => {
+    const app = renderManagedApplication('argus_llm_app', [renderModelConfig('a', spec, 'r1', settings), renderModelConfig('b', spec, 'r2', settings)]);
+    expect((app.args as { llm_configs: unknown[] }).llm_configs).toHaveLength(2);
+    expect((app.deployments as Array<{ name: string }>).map((d) => d.name)).toEqual(['LLMServer:a', 'LLMServer:b']);
+  });
+
   it('sets server_cls only where configured', () => {
-    const withStandIn = renderLlmConfig('m', spec, 'r1', { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' });
+    const withStandIn = renderLlmConfig('m', spec, { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' });
     expect(withStandIn.server_cls).toBe('argus_standin.server:StandInLLMServer');
-    expect('server_cls' in renderLlmConfig('m', spec, 'r1', settings)).toBe(false);
+    expect('server_cls' in renderLlmConfig('m', spec, settings)).toBe(false);
   });
 
   it('keeps foreign apps and drops the managed app when no model is left', () => {
     const foreign = { name: 'theirs', import_path: 'x:y', route_prefix: '/theirs' };
-    const managed = renderManagedApplication('argus_llm_app', [renderLlmConfig('m', spec, 'r1', settings)]);
+    const managed = renderManagedApplication('argus_llm_app', [renderModelConfig('m', spec, 'r1', settings)]);
     expect(renderDeployBody(managed, [foreign]).applications.map((a) => a.name)).toEqual(['theirs', 'argus_llm_app']);
     expect(renderDeployBody(null, [foreign]).applications).toEqual([foreign]);
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { assessModel, serveDetailsSchema, summarizeRayMessage } from '../../src/ray/serveStatus';
+import { assessModel, describeUnscheduledReplicas, serveDetailsSchema, summarizeRayMessage } from '../../src/ray/serveStatus';
 
 const REFERENCE = path.resolve(__dirname, '../../../shared/reference/ray-serve-2.58');
 const recorded = (file: string) => serveDetailsSchema.parse(JSON.parse(readFileSync(path.join(REFERENCE, file), 'utf8')));
@@ -49,5 +49,24 @@ describe('Serve status against recorded Ray 2.58 responses', () => {
 
   it('treats a missing app as absent', () => {
     expect(assessModel(recorded('deploy-ok/llm_05.json'), 'other', 'X', 1).phase).toBe('absent');
+  });
+
+  it('says how many GPUs a model waits for, from the recorded pending-replica status', () => {
+    const raw = JSON.parse(readFileSync(path.resolve(__dirname, '../../python/argus_standin/recorded/pending-gpus.json'), 'utf8'));
+    const details = serveDetailsSchema.parse(raw);
+    const a = assessModel(details, 'argus_llm_app', 'StandInLLMServer:dave-202611221203-huge', 1);
+    expect(a).toEqual({ phase: 'progressing', readyReplicas: 0, targetReplicas: 1, message: 'waiting for 16 GPUs: 1 replica of 16 GPUs each not scheduled yet' });
+    // Its neighbours in the same recording are healthy.
+    expect(assessModel(details, 'argus_llm_app', 'StandInLLMServer:carol-202611221202-tp2', 1).phase).toBe('healthy');
+  });
+
+  it('counts every unscheduled replica and the GPUs still free', () => {
+    const message =
+      "Deployment 'X' in application 'a' has 2 replicas that have taken more than 30s to be scheduled. This may be due to waiting for the cluster to auto-scale. " +
+      'Resources required for each replica: [{"CPU": 0.1, "GPU": 1.0}, {"GPU": 1.0}], total resources available: {"GPU": 1.0, "CPU": 3.0}. Use `ray status` for more details.';
+    expect(describeUnscheduledReplicas(message)).toBe('waiting for 4 GPUs: 2 replicas of 2 GPUs each not scheduled yet');
+    expect(describeUnscheduledReplicas(message.replace(/"GPU": 1.0/g, '"memory": 1'))).toBe('waiting for cluster resources: 2 replicas needing 0.1 CPU each not scheduled yet');
+    expect(describeUnscheduledReplicas('A replica failed to start with exception. Retrying 2 more time(s).')).toBeUndefined();
+    expect(describeUnscheduledReplicas("has 1 replicas that have taken more than 30s to be scheduled. Resources required for each replica: [not json], total resources available: {}.")).toBeUndefined();
   });
 });
