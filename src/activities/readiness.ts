@@ -40,9 +40,14 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
     const context = Context.current();
     const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
     const watchUntil = Date.now() + input.maxWatchMs;
+    let last: ReadinessProgress = input.lastProgress ?? { readyReplicas: 0, targetReplicas: input.targetReplicas, message: 'starting the readiness checks' };
+    // One round makes up to four network calls; each is preceded by a heartbeat carrying the last
+    // progress, so a slow round cannot outlast the heartbeat timeout and be retried from scratch forever.
+    const beat = () => context.heartbeat(last);
     for (;;) {
-      const progress = await checkOnce(deps, input, deploymentName);
+      const progress = await checkOnce(deps, input, deploymentName, beat);
       if (progress === 'ready') return { ready: true, progress: { readyReplicas: input.targetReplicas, targetReplicas: input.targetReplicas, message: 'ready' } };
+      last = progress;
       context.heartbeat(progress);
       if (Date.now() >= input.deadlineMs) {
         throw ApplicationFailure.nonRetryable(
@@ -60,8 +65,9 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
 /** Users see logical paths only; Ray's messages name the storage root the node reads from. */
 const hideStorageRoot = (text: string, deps: ActivityDependencies) => text.split(deps.render.storageRoot).join(LOGICAL_ROOT);
 
-async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput, deploymentName: string): Promise<ReadinessProgress | 'ready'> {
+async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput, deploymentName: string, beat: () => void): Promise<ReadinessProgress | 'ready'> {
   let details;
+  beat();
   try {
     details = await deps.dashboard.getServeDetails();
   } catch (err) {
@@ -79,13 +85,16 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
     case 'progressing':
       return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: hideStorageRoot(assessment.message, deps) };
     case 'healthy': {
+      beat();
       const listed = await deps.ingress.listsModel(input.modelId);
       if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };
+      beat();
       const chat = await deps.ingress.answersChat(input.modelId);
       if (!chat.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: chat.detail };
       // Then the engine's own health endpoints, where the platform names some for its engine.
       const probes = deps.engineProbes ?? { baseUrl: '', paths: [] };
       for (const path of probes.paths) {
+        beat();
         const probe = await deps.ingress.answersProbe(probes.baseUrl, path, input.modelId);
         if (!probe.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: probe.detail };
       }

@@ -11,7 +11,8 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
   const activities = createActivities({
     pool,
     dashboard: new RayDashboardClient(config.serving.ray_dashboard_url),
-    ingress: new IngressClient(config.serving.ingress_url),
+    // Each probe well inside the readiness watch's 30 s heartbeat timeout.
+    ingress: new IngressClient(config.serving.ingress_url, 10_000),
     clusterId: config.serving.cluster_id,
     render: {
       appName: config.serving.app_name,

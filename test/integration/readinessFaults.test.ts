@@ -139,6 +139,19 @@ describe('readiness under Ray faults (double)', () => {
     });
   });
 
+  it('heartbeats before every network call of a round, so slow checks cannot outlast the heartbeat timeout', async () => {
+    await deploy();
+    await watchUntilReady(); // the model is healthy, listed and answering
+    const env = new MockActivityEnvironment(undefined, { logger: quiet });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const result: WatchReadinessResult = await env.run(watchReadinessActivity(deps), { modelId: MODEL, targetReplicas: 1, rolloutMarker: 'r1', deadlineMs: Date.now() + 20_000, lastProgress: null, maxWatchMs: 5_000 });
+    expect(result.ready).toBe(true);
+    // One round to ready: the dashboard, GET /v1/models, the 1-token chat, each after a heartbeat.
+    expect(beats).toHaveLength(3);
+    expect(beats[0]).toMatchObject({ message: 'starting the readiness checks' });
+  });
+
   it("waits on the engine's own health probes where configured, and says which one fails", async () => {
     await deploy();
     await watchUntilReady();
