@@ -25,5 +25,5 @@ export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
 status=0
 npx jest --ci --json --outputFile="$STATE_DIR/jest-results.json" "$@" || status=$?
 # One plain closing line for CI logs, counted from Jest's own results.
-node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' "$STATE_DIR/jest-results.json" || true
+node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped; ${r.numRuntimeErrorTestSuites} test files failed to run`)' "$STATE_DIR/jest-results.json" || true
 exit "$status"

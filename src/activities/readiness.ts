@@ -108,13 +108,15 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
   return async function waitForRemoval(input: { modelId: string }): Promise<void> {
     const context = Context.current();
     const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
+    let message = 'asking Ray whether the deployment is gone';
     for (;;) {
-      let message: string;
+      context.heartbeat({ message }); // before each call, as in the readiness watch
       try {
         const details = await deps.dashboard.getServeDetails();
         const app = details.applications[deps.render.appName];
         if (!app?.deployments[deploymentName]) {
           // The ingress is rebuilt after the deployment goes; until then it still lists the model.
+          context.heartbeat({ message });
           const listed = await deps.ingress.listsModel(input.modelId);
           if (!listed.ok) return;
           message = 'deployment gone; waiting for the ingress to stop listing the model';
@@ -123,7 +125,6 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
         if (!(err instanceof RayRequestError)) throw err;
         message = err.message;
       }
-      context.heartbeat({ message });
       await context.sleep(deps.pollIntervalMs);
     }
   };

@@ -10,8 +10,8 @@ import { livenessHeartbeats } from './livenessHeartbeats';
 export async function createWorker(config: AppConfig, pool: Pool, connection: NativeConnection, options: { pollIntervalMs?: number } = {}): Promise<Worker> {
   const activities = createActivities({
     pool,
-    dashboard: new RayDashboardClient(config.serving.ray_dashboard_url),
-    // Each probe well inside the readiness watch's 30 s heartbeat timeout.
+    dashboard: new RayDashboardClient(config.serving.ray_dashboard_url, 10_000),
+    // Each call well inside the readiness watch's 15 s heartbeat timeout.
     ingress: new IngressClient(config.serving.ingress_url, 10_000),
     clusterId: config.serving.cluster_id,
     render: {

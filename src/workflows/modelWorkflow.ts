@@ -49,9 +49,11 @@ const { applyModelToCluster } = proxyActivities<ModelActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
+// The watches heartbeat before every call to Ray (each bounded at 10 s), so 15 s of silence means
+// the worker is gone and another should take over.
 const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
