@@ -17,6 +17,6 @@ install:
 
 ## Stop any services left running and remove local state (keeps installs).
 clean:
-	-@scripts/stack.sh down dev
-	-@scripts/stack.sh down test
+	-@scripts/stack.sh clean dev
+	-@scripts/stack.sh clean test
 	rm -rf .data dist

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { buildOpenApiDocument } from '../src/api/contract/openapiDocument';
 import { modelDetailSchema, modelListSchema, requestAckSchema, tokenIssuedSchema } from '../src/api/contract/responseSchemas';
-import { RayDouble } from '../test/support/rayDouble';
 import { eventually } from '../test/support/stack';
 import { mustBeZero, recordFigures } from './support/figures';
-import { ServiceProcess } from '../test/support/serviceProcess';
+import type { ServiceProcess } from '../test/support/serviceProcess';
+import { startRealProcesses } from './support/realProcesses';
 
 /**
  * Every operation of the OpenAPI document against every kind of caller that must be refused,
@@ -24,44 +23,19 @@ function expected(operationId: string, caller: Caller): number | null {
   return MODEL_OPERATIONS.has(operationId) ? 404 : null; // list and create act on the caller's own models
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 const admin = `reliability-admin-${randomBytes(16).toString('hex')}`;
 const RATE_LIMIT = 100;
-let ray: RayDouble;
+let processes: Awaited<ReturnType<typeof startRealProcesses>>;
 let api: ServiceProcess;
 let worker: ServiceProcess;
 let base: string;
 
 beforeAll(async () => {
-  ray = new RayDouble();
-  await ray.start();
-  const port = await freePort();
-  const suffix = randomBytes(3).toString('hex');
-  const env = {
-    ARGUS_ADMIN_TOKEN: admin,
-    API_PORT: String(port),
-    ARGUS_TASK_QUEUE: `auth-matrix-${suffix}`,
-    ARGUS_CLUSTER_ID: `matrix-${suffix}`,
-    RAY_DASHBOARD_URL: ray.url,
-    ARGUS_INGRESS_URL: ray.url,
-    ARGUS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
-  };
-  api = new ServiceProcess('api', { LOG_LEVEL: 'debug', ...env });
-  worker = new ServiceProcess('worker', { LOG_LEVEL: 'debug', ...env });
-  await Promise.all([api.start(), worker.start()]);
-  base = `http://127.0.0.1:${port}`;
+  processes = await startRealProcesses({ adminToken: admin, env: { LOG_LEVEL: 'debug', ARGUS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) } });
+  ({ api, worker, base } = processes);
 });
 afterAll(async () => {
-  await api?.stop();
-  await worker?.stop();
-  await ray?.stop();
+  await processes?.stop();
 });
 
 async function request(method: string, path: string, authorization: string | null, body?: unknown) {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { modelListSchema, requestAckSchema, tokenIssuedSchema } from '../src/api/contract/responseSchemas';
-import { RayDouble } from '../test/support/rayDouble';
 import { atScale, Figure, mustBeZero, recordFigures } from './support/figures';
-import { ServiceProcess } from '../test/support/serviceProcess';
+import type { ServiceProcess } from '../test/support/serviceProcess';
+import { startRealProcesses } from './support/realProcesses';
 
 /**
  * Mixed traffic (create, upsert, scale, read, delete) from several clients at once against the
@@ -15,45 +14,20 @@ const WARMUP_MS = atScale(5_000, 60_000);
 const CLIENTS = 4;
 const SUFFIXES = ['soak-a', 'soak-b', 'soak-c', 'soak-d', 'soak-e', 'soak-f'];
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-let ray: RayDouble;
+const admin = `soak-admin-${randomBytes(16).toString('hex')}`;
+let processes: Awaited<ReturnType<typeof startRealProcesses>>;
 let api: ServiceProcess;
 let worker: ServiceProcess;
 let base: string;
-const admin = `soak-admin-${randomBytes(16).toString('hex')}`;
 
 beforeAll(async () => {
-  ray = new RayDouble();
-  await ray.start();
-  ray.faults.startDelayMs = 500;
-  const port = await freePort();
-  const tag = randomBytes(3).toString('hex');
-  const env = {
-    ARGUS_ADMIN_TOKEN: admin,
-    API_PORT: String(port),
-    ARGUS_TASK_QUEUE: `soak-${tag}`,
-    ARGUS_CLUSTER_ID: `soak-${tag}`,
-    RAY_DASHBOARD_URL: ray.url,
-    ARGUS_INGRESS_URL: ray.url,
-    ARGUS_RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'info', // the processes announce readiness at info
-  };
-  api = new ServiceProcess('api', env);
-  worker = new ServiceProcess('worker', env);
-  await Promise.all([api.start(), worker.start()]);
-  base = `http://127.0.0.1:${port}`;
+  // info: the processes announce readiness at that level.
+  processes = await startRealProcesses({ adminToken: admin, env: { ARGUS_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' } });
+  processes.ray.faults.startDelayMs = 500;
+  ({ api, worker, base } = processes);
 });
 afterAll(async () => {
-  await api?.stop();
-  await worker?.stop();
-  await ray?.stop();
+  await processes?.stop();
 });
 
 describe('soak', () => {

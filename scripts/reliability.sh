@@ -16,7 +16,8 @@ fi
 export STACK_WITHOUT_RAY=1
 trap 'scripts/stack.sh down test' EXIT
 scripts/stack.sh down test
-rm -rf "$STATE_DIR" reliability/results/parts
+scripts/stack.sh clean test
+rm -rf reliability/results/parts
 echo "==> starting PostgreSQL and Temporal (logs in .data/test)"
 scripts/stack.sh up test
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-action=${1:?usage: stack.sh up|down|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test}
+action=${1:?usage: stack.sh up|down|clean|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test}
 profile=${2:?usage: stack.sh up|down dev|test}
 # shellcheck source=scripts/profile.sh
 source scripts/profile.sh "$profile"
@@ -21,8 +21,20 @@ wait_for() { # wait_for <seconds> <description> <command...>
   return 1
 }
 
+# Where the Postgres data lives: under the profile's state folder, unless the server (which runs
+# as the postgres user on a root shell) cannot reach that folder, as in a clone inside a private
+# (0700) directory; then in a folder of its own under $TMPDIR, named after this checkout.
+pg_data_dir() {
+  if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+    echo "$STATE_DIR/postgres"
+  else
+    echo "${TMPDIR:-/tmp}/argus-postgres-$(printf %s "$STATE_DIR" | cksum | cut -d' ' -f1)"
+  fi
+}
+
 postgres_up() {
-  local data="$STATE_DIR/postgres"
+  local data
+  data=$(pg_data_dir)
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
     [ "$(id -u)" -ne 0 ] || chown -R postgres: "$data"
@@ -39,7 +51,8 @@ postgres_up() {
 }
 
 postgres_down() {
-  local data="$STATE_DIR/postgres"
+  local data
+  data=$(pg_data_dir)
   [ -f "$data/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
 }
 
@@ -103,6 +116,8 @@ case "$action" in
     postgres_down
     ;;
   # Single services, for the reliability scenarios that restart one in the middle of rollouts.
+  # Everything the profile keeps between runs: state folder and Postgres data.
+  clean) postgres_down; rm -rf "$STATE_DIR" "$(pg_data_dir)" ;;
   stop-postgres) postgres_down ;;
   start-postgres) postgres_up ;;
   stop-temporal) temporal_down ;;

@@ -14,7 +14,7 @@ fi
 trap 'scripts/stack.sh down test' EXIT
 # Start from a clean slate: a fresh database and Temporal history for every run.
 scripts/stack.sh down test
-rm -rf "$STATE_DIR"
+scripts/stack.sh clean test
 echo "==> starting PostgreSQL, Temporal and Ray for tests (logs in .data/test)"
 scripts/stack.sh up test
 

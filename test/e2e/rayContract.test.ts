@@ -1,11 +1,11 @@
 import { loadConfig } from '../../src/config/config';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
 import { deploymentNameFor, ModelConfig, RenderSettings, renderDeployBody, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
 import { assessModel, ModelAssessment, ServeDetails, summarizeRayMessage } from '../../src/ray/serveStatus';
 import { RayDouble } from '../support/rayDouble';
 import { eventually } from '../support/stack';
+import { testSpec as spec } from '../support/servingSpecs';
 
 /**
  * One contract, two implementations: every case runs against the in-process Ray double and
@@ -56,15 +56,6 @@ function realTarget(): Target {
 const APP = 'contract_app';
 const GOOD = 'contract-good';
 const BAD = 'contract-bad';
-const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
 
 describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as const)('Ray Serve contract (%s)', (_label, makeTarget) => {
   let target: Target;

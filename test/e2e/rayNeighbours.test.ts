@@ -1,11 +1,11 @@
 import type { Pool } from 'pg';
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { deploymentNameFor } from '../../src/ray/serveConfig';
 import type { ServeDetails } from '../../src/ray/serveStatus';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { testSpec as spec } from '../support/servingSpecs';
 
 /**
  * What the single writer promises, checked on the real Ray node with the stand-in server:
@@ -39,15 +39,6 @@ const FOREIGN_APP = {
   },
 };
 
-const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
 
 /** Every observation of the cluster: the models in our app's deployed config and the foreign app's config. */
 const seen: Array<{ models: string[]; foreign: string | null }> = [];

@@ -9,11 +9,11 @@ import { listClusterEntries } from '../../src/db/clusterModels';
 import { insertModel } from '../../src/db/models';
 import { createPool } from '../../src/db/pool';
 import { ensureUser } from '../../src/db/users';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
 import { RayDouble } from '../support/rayDouble';
 import { eventually } from '../support/stack';
+import { testSpec as spec } from '../support/servingSpecs';
 
 /**
  * The cluster's single writer against real Postgres and the Ray double: concurrent applies are
@@ -23,15 +23,6 @@ let pool: Pool;
 let ray: RayDouble;
 let deps: ActivityDependencies;
 
-const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
 
 async function newModel(suffix: string): Promise<{ modelKey: string; modelId: string }> {
   const modelKey = `svc-writer-20261123-000000-${randomBytes(2).toString('hex')}`;

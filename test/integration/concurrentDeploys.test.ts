@@ -1,8 +1,8 @@
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel } from '../../src/db/models';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { testSpec as spec } from '../support/servingSpecs';
 
 /**
  * Many models requested at the same moment, through the real workflow on real Temporal and
@@ -13,14 +13,6 @@ let ray: RayDouble;
 let stack: RunningStack;
 let commands: ModelCommands;
 
-const spec = (suffix: string): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-});
 
 beforeAll(async () => {
   ray = new RayDouble();

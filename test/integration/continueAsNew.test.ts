@@ -7,6 +7,7 @@ import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
 import { TemporalDevServer } from '../support/temporalDevServer';
+import { testSpec } from '../support/servingSpecs';
 
 /**
  * Long life: on a Temporal dev server of its own that suggests continue-as-new after a few
@@ -17,15 +18,7 @@ import { TemporalDevServer } from '../support/temporalDevServer';
 const SUGGEST_AFTER_EVENTS = 300;
 const SCALES = 200;
 
-const spec = (extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: 'long-lived',
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
+const spec = (extra: Partial<ServingSpec> = {}): ServingSpec => testSpec('long-lived', extra);
 
 let temporal: TemporalDevServer | null = null;
 /** A server started by hand with the same settings, kept after the test to save its histories (scripts/save-histories.sh). */

@@ -2,22 +2,13 @@ import type { Pool } from 'pg';
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { ModelState } from '../../src/domain/lifecycle';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { modelQuery } from '../../src/workflows/messages';
 import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { testSpec as spec } from '../support/servingSpecs';
 
-const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
 
 let ray: RayDouble;
 let stack: RunningStack;

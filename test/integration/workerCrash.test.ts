@@ -1,7 +1,6 @@
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { EventType, ModelState } from '../../src/domain/lifecycle';
-import type { ServingSpec } from '../../src/domain/servingSpec';
 import { scaleUpdate } from '../../src/workflows/messages';
 import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { FaultProxy } from '../support/faultProxy';
@@ -9,6 +8,7 @@ import { RayDouble } from '../support/rayDouble';
 import { eventually, testConfig } from '../support/stack';
 import { connectTestServices, TestServices } from '../support/testServices';
 import { ServiceProcess } from '../support/serviceProcess';
+import { testSpec as spec } from '../support/servingSpecs';
 
 /**
  * Crash safety: the worker runs as its own OS process and is killed with SIGKILL while five
@@ -17,15 +17,6 @@ import { ServiceProcess } from '../support/serviceProcess';
  * deleting. A new worker process must bring every model to the right end state with each event
  * recorded exactly once.
  */
-const spec = (suffix: string, extra: Partial<ServingSpec> = {}): ServingSpec => ({
-  model_id_suffix: suffix,
-  model_source: '/private/hf/demo/tiny-chat',
-  num_replicas: 1,
-  gpus_per_replica: 1,
-  engine_kwargs: {},
-  readiness_timeout_s: null,
-  ...extra,
-});
 
 let ray: RayDouble;
 let services: TestServices;

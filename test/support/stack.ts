@@ -1,11 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AppConfig, loadConfig } from '../../src/config/config';
-import { createPool } from '../../src/db/pool';
-import { ensureUser } from '../../src/db/users';
 import { createWorker } from '../../src/worker/createWorker';
+import { connectTestServices } from './testServices';
 
 let runtimeInstalled = false;
 /** Keeps worker logs to errors: tests fail activities on purpose, and each failure logs a warning. */
@@ -43,13 +42,9 @@ export interface RunningStack {
 /** A worker running in this process against real Temporal and Postgres. */
 export async function startStack(config: AppConfig, options: { pollIntervalMs?: number } = {}): Promise<RunningStack> {
   quietTemporalRuntime();
-  const pool = createPool(config.database.url);
   // Each test file starts from empty tables; its workflows from earlier runs have no worker.
-  await pool.query('TRUNCATE cluster_models, model_events, models, api_tokens, users CASCADE');
-  await ensureUser(pool, 'alice');
-  await ensureUser(pool, 'bob');
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const services = await connectTestServices(config);
+  const { pool, client } = services;
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   let worker: Worker;
   let running: Promise<void>;
@@ -71,8 +66,7 @@ export async function startStack(config: AppConfig, options: { pollIntervalMs?: 
     async close() {
       await stack.stopWorker();
       await nativeConnection.close();
-      await connection.close();
-      await pool.end();
+      await services.close();
     },
   };
   await stack.startWorker();
