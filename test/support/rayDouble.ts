@@ -6,10 +6,10 @@ import path from 'node:path';
 /**
  * An in-process stand-in for the Ray dashboard's Serve REST API and the OpenAI ingress, used
  * only where a test injects a fault. Its responses are built from the recorded Ray 2.58 shapes
- * in shared/reference, and it follows the recorded behaviour: PUT replaces every app, an
+ * in test/fixtures/ray-serve-2.58, and it follows the recorded behaviour: PUT replaces every app, an
  * identical PUT is a no-op, a model's deployment goes UPDATING -> HEALTHY (or DEPLOY_FAILED).
  */
-const REFERENCE = path.resolve(__dirname, '../../../shared/reference/ray-serve-2.58');
+const REFERENCE = path.resolve(__dirname, '../fixtures/ray-serve-2.58');
 const template = JSON.parse(readFileSync(path.join(REFERENCE, 'deploy-ok/llm_05.json'), 'utf8'));
 const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'];
 // The recorded ingress answers are a JSON line followed by the curl status line.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { assessModel, describeUnscheduledReplicas, serveDetailsSchema, summarizeRayMessage } from '../../src/ray/serveStatus';
 
-const REFERENCE = path.resolve(__dirname, '../../../shared/reference/ray-serve-2.58');
+const REFERENCE = path.resolve(__dirname, '../fixtures/ray-serve-2.58');
 const recorded = (file: string) => serveDetailsSchema.parse(JSON.parse(readFileSync(path.join(REFERENCE, file), 'utf8')));
 
 describe('Serve status against recorded Ray 2.58 responses', () => {
