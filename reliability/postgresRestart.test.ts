@@ -72,5 +72,5 @@ describe('Postgres restart in the middle of rollouts', () => {
     expect(during.other).toEqual([]);
     expect(notRunning).toEqual([]);
     expect(problems).toEqual([]);
-  });
+  }, 10 * 60_000);
 });

@@ -10,6 +10,7 @@ interface Part {
   scenario: string;
   title: string;
   scale: string;
+  commit: string;
   measured_at: string;
   figures: Figure[];
 }
@@ -35,12 +36,12 @@ const result = {
   machine,
   all_targets_met: failed.length === 0,
   failed_targets: failed,
-  scenarios: Object.fromEntries(parts.map((p) => [p.scenario, { title: p.title, scale: p.scale, measured_at: p.measured_at, figures: p.figures }])),
+  scenarios: Object.fromEntries(parts.map((p) => [p.scenario, { title: p.title, scale: p.scale, commit: p.commit, measured_at: p.measured_at, figures: p.figures }])),
 };
 writeFileSync(path.join(root, 'reliability', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
 
 const rows = parts.flatMap((p) =>
-  p.figures.map((f) => `| ${p.title} | ${f.name} | ${f.value} | ${f.target ?? ''} | ${f.ok === undefined ? '' : f.ok ? 'yes' : '**no**'} |`),
+  p.figures.map((f) => `| ${p.title} | ${f.name} | ${f.value} | ${f.target ?? ''} | ${f.ok === undefined ? '' : f.ok ? 'yes' : '**no**'} | ${p.commit} |`),
 );
 const markdown = `# Reliability and security figures
 
@@ -48,13 +49,13 @@ Written by \`make reliability\` (\`reliability/report.ts\`) from the run recorde
 \`reliability/results/latest.json\`; do not edit by hand. Each scenario runs against the real stack
 (Temporal dev server, Postgres, the API and worker), with the Ray double only where a fault is injected.
 
-- commit: \`${result.commit}\`
+- report written at commit \`${result.commit}\`; each row names the commit its scenario ran on
 - measured: ${result.generated_at} on ${machine.cpus} cores (${machine.cpu_model}), ${machine.memory_gib} GiB, ${machine.os}, Node ${machine.node}
 - scale: ${[...new Set(parts.map((p) => p.scale))].join(', ')}
 - every target met: ${result.all_targets_met ? 'yes' : `no (${failed.join(', ')})`}
 
-| scenario | figure | value | target | met |
-| --- | --- | --- | --- | --- |
+| scenario | figure | value | target | met | commit |
+| --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;
 writeFileSync(path.join(root, 'docs', 'reliability.md'), markdown);

@@ -67,5 +67,5 @@ describe('schemathesis against the served OpenAPI document', () => {
     ]);
     if (failures + errors > 0) throw new Error(`schemathesis found problems:\n${user.output.slice(-4000)}\n${admin.output.slice(-4000)}`);
     expect(generated).toBeGreaterThan(100);
-  });
+  }, atScale(10, 30) * 60_000);
 });

@@ -94,5 +94,5 @@ describe('soak', () => {
       growth('worker'),
     ]);
     expect(samples).toEqual([]);
-  });
+  }, DURATION_MS + 5 * 60_000);
 });

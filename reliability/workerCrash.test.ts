@@ -107,5 +107,5 @@ describe('worker crash matrix', () => {
       { name: 'kill -> request finished, max (s)', value: at(1) },
     ]);
     expect(failures).toEqual([]);
-  });
+  }, atScale(10, 40) * 60_000);
 });

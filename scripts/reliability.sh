@@ -23,6 +23,7 @@ scripts/stack.sh up test
 
 export RELIABILITY_SCALE=full LOG_LEVEL=${LOG_LEVEL:-error}
 status=0
-npx jest --ci --selectProjects reliability "$@" || status=$?
+# --forceExit: a scenario that kills and restarts services can leave a socket open; results are in by then.
+npx jest --ci --forceExit --selectProjects reliability "$@" || status=$?
 npx tsx reliability/report.ts
 exit "$status"

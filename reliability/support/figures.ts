@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -21,9 +22,15 @@ export interface Figure {
 
 export const PARTS_DIR = path.join(__dirname, '..', 'results', 'parts');
 
+/** The commit the scenario ran on, marked when tracked files had changes not yet committed. */
+function measuredCommit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' }).trim();
+  return git('rev-parse', '--short=12', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '+uncommitted');
+}
+
 export function recordFigures(scenario: string, title: string, figures: Figure[]): void {
   mkdirSync(PARTS_DIR, { recursive: true });
-  const part = { scenario, title, scale: SCALE, measured_at: new Date().toISOString(), figures };
+  const part = { scenario, title, scale: SCALE, commit: measuredCommit(), measured_at: new Date().toISOString(), figures };
   writeFileSync(path.join(PARTS_DIR, `${scenario}.json`), `${JSON.stringify(part, null, 2)}\n`);
 }
 
