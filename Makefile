@@ -1,4 +1,4 @@
-.PHONY: dev test install clean
+.PHONY: dev test bench bench-smoke install clean
 
 ## Run the service with embedded defaults (API :8080, Temporal UI :8233, Serve ingress :8000).
 dev:
@@ -8,6 +8,14 @@ dev:
 test:
 	@bash scripts/test.sh
 
+## Benchmarks with targets (about 20 minutes): bench/results/latest.json and docs/benchmarks.md.
+bench:
+	@bash scripts/bench.sh
+
+## The same benchmarks at small sizes (about a minute); results only under .data/bench.
+bench-smoke:
+	@bash scripts/bench.sh --smoke
+
 install:
 	@bash scripts/install.sh
 
@@ -15,4 +23,5 @@ install:
 clean:
 	-@scripts/stack.sh down dev
 	-@scripts/stack.sh down test
+	-@STACK_WITHOUT_RAY=1 scripts/stack.sh down bench
 	rm -rf .data dist

@@ -1,0 +1,162 @@
+/**
+ * F4 scale: thousands of live RUNNING model workflows on one worker process. Measures the
+ * worker's memory, how long a scale request of a random model takes to reach RUNNING among them,
+ * and how long after a worker crash every model answers its query again.
+ *
+ * The models are seeded as RUNNING: database rows and the cluster's desired set as their rollouts
+ * would have left them, the Ray double serving all of them, and each workflow started from the
+ * snapshot it carries across continue-as-new (the path every long-lived model takes). How models
+ * get to RUNNING under load is F2's subject; here it would only add a quadratic warm-up.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import { RayDouble } from '../test/support/rayDouble';
+import { createPool } from '../src/db/pool';
+import type { ModelState } from '../src/domain/lifecycle';
+import { RayDashboardClient } from '../src/ray/dashboardClient';
+import { renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { modelQuery } from '../src/workflows/messages';
+import type { modelWorkflow } from '../src/workflows/modelWorkflow';
+import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../src/workflows/searchAttributes';
+import { Child, childEnv, startChild } from './lib/childProcess';
+import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
+import { seedRunningModels, SeededModel } from './lib/seed';
+import { mapLimit, percentile, median, round, sleep } from './lib/stats';
+
+export interface F4Options {
+  users: number;
+  modelsPerUser: number;
+  scaleSamples: number;
+  recoveries: number;
+  /** Requests in flight while starting and querying workflows. */
+  concurrency: number;
+}
+
+const POLL_MS = 20;
+const SCALE_TIMEOUT_MS = 120_000;
+const RECOVERY_TIMEOUT_MS = 600_000;
+
+/** Queries every model until each answers; returns seconds from `since`. */
+async function queryAll(client: Client, models: SeededModel[], concurrency: number, since: number): Promise<number> {
+  await mapLimit(models, concurrency, async (m) => {
+    for (;;) {
+      try {
+        const view = await client.workflow.getHandle(workflowIdFor(m.modelKey)).query(modelQuery);
+        if (view.model_key !== m.modelKey) throw new Error(`query of ${m.modelKey} answered for ${view.model_key}`);
+        return;
+      } catch (err) {
+        if (performance.now() - since > RECOVERY_TIMEOUT_MS) throw err;
+        await sleep(200);
+      }
+    }
+  });
+  return (performance.now() - since) / 1000;
+}
+
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+  const ray = new RayDouble();
+  ray.faults.startDelayMs = 0;
+  await ray.start();
+  const env = benchEnv(ray.url);
+  const config = benchConfig(ray.url, env);
+  const pool = createPool(config.database.url);
+  const api = await startProduct(config, { worker: false });
+  let worker: Child | null = null;
+  const rss: Array<{ at_s: number; rss_mb: number; phase: string }> = [];
+  const t0 = performance.now();
+  let phase = 'starting';
+  const sampler = setInterval(() => {
+    try {
+      if (worker) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(worker.rssMb()), phase });
+    } catch {
+      // the worker is between processes
+    }
+  }, 1_000);
+  try {
+    await resetDatabase(pool);
+    const userIds = Array.from({ length: options.users }, (_, i) => `fleet${i}`);
+    const tokens = await createUsers(pool, userIds);
+    const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+    const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
+    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.llmConfig)), []));
+    worker = await startChild('processes/worker.ts', [], childEnv(env));
+    log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
+
+    phase = 'starting workflows';
+    const startedAt = performance.now();
+    await mapLimit(models, options.concurrency, (m) =>
+      api.client.workflow.start<typeof modelWorkflow>('modelWorkflow', {
+        workflowId: workflowIdFor(m.modelKey),
+        taskQueue: config.temporal.task_queue,
+        args: [{ modelKey: m.modelKey, modelId: m.modelId, userId: m.userId, initialSpec: m.spec, defaultReadinessTimeoutS: config.serving.readiness_timeout_s, carried: m.snapshot }],
+        typedSearchAttributes: [
+          { key: USER_ID, value: m.userId },
+          { key: MODEL_ID, value: m.modelId },
+          { key: MODEL_STATE, value: 'RUNNING' },
+        ],
+      }),
+    );
+    const startS = (performance.now() - startedAt) / 1000;
+    const firstAnswerS = await queryAll(api.client, models, options.concurrency, startedAt);
+    phase = 'all live';
+    await sleep(3_000);
+    const liveRss = worker.rssMb();
+    log(`F4: ${models.length} workflows started in ${round(startS)} s, all answering their query after ${round(firstAnswerS)} s; worker rss ${round(liveRss)} MiB`);
+
+    phase = 'scaling';
+    const scaleMs: number[] = [];
+    for (let i = 0; i < options.scaleSamples; i++) {
+      const m = models[Math.floor(Math.random() * models.length)] as SeededModel;
+      const token = tokens.get(m.userId) as string;
+      const started = performance.now();
+      // Each sample asks for a replica count no model has yet, so RUNNING at that count is this rollout's end.
+      const replicas = 2 + i;
+      const ack = await callApi(`${api.apiUrl}/api/v2/serve/models/${m.modelKey}`, 'PATCH', token, { type: 'application/json', text: JSON.stringify({ num_replicas: replicas }) });
+      expectStatus(ack, 200, 'PATCH scale');
+      for (;;) {
+        const got = await callApi(`${api.apiUrl}/api/v2/serve/models`, 'GET', token);
+        expectStatus(got, 200, 'GET list');
+        const row = (got.body as { items: Array<{ model_key: string; state: ModelState; num_replicas: number }> }).items.find((x) => x.model_key === m.modelKey);
+        if (row?.state === 'RUNNING' && row.num_replicas === replicas) break;
+        if (row?.state === 'FAILED') throw new Error(`scale of ${m.modelKey} FAILED`);
+        if (performance.now() - started > SCALE_TIMEOUT_MS) throw new Error(`scale of ${m.modelKey} not RUNNING within ${SCALE_TIMEOUT_MS} ms`);
+        await sleep(POLL_MS);
+      }
+      scaleMs.push(performance.now() - started);
+    }
+    log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
+
+    const recoverS: number[] = [];
+    for (let i = 0; i < options.recoveries; i++) {
+      phase = 'recovering';
+      const crashedAt = performance.now();
+      await worker.stop('SIGKILL');
+      worker = await startChild('processes/worker.ts', [], childEnv(env));
+      const s = await queryAll(api.client, models, options.concurrency, crashedAt);
+      recoverS.push(s);
+      log(`F4: worker killed and restarted; every model answered its query after ${round(s)} s (rss ${round(worker.rssMb())} MiB)`);
+    }
+    phase = 'recovered';
+    const peak = Math.max(...rss.map((r) => r.rss_mb));
+    return {
+      summary: {
+        f4_workflows: models.length,
+        f4_start_s: round(startS),
+        f4_worker_rss_mb: round(liveRss),
+        f4_worker_peak_rss_mb: round(peak),
+        f4_scale_p50_ms: round(median(scaleMs)),
+        f4_scale_p99_ms: round(percentile(scaleMs, 99)),
+        f4_recover_s: round(median(recoverS)),
+      },
+      scale_ms: scaleMs.map((x) => round(x)),
+      recover_s: recoverS.map((x) => round(x, 2)),
+      rss_mb: rss,
+    };
+  } finally {
+    clearInterval(sampler);
+    await worker?.stop();
+    await api.close();
+    await pool.end();
+    await ray.stop();
+  }
+}
