@@ -18,6 +18,7 @@ import { deploymentNameFor, LlmConfig, renderDeployBody, renderLlmConfig, render
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
 import { median, percentile, round, sleep } from './lib/stats';
+import { measureTemporalFloor } from './lib/temporalFloor';
 
 export interface F1Options {
   runs: number;
@@ -33,7 +34,12 @@ export interface F1Run {
   ratio: number;
   /** Median time from POST to each event row, and to the GET that saw RUNNING. */
   phases_ms: Record<string, number>;
+  /** The same number of sequential no-op activities, on the same Temporal server: the floor under the product's figure. */
+  temporal_floor: Record<string, number>;
 }
+
+/** Activities on a first deploy's critical path: APPLY_STARTED, apply, APPLY_SUCCEEDED, readiness, RUNNING. */
+const ROLLOUT_ACTIVITIES = 5;
 
 const USER = 'f1user';
 const SOURCE = '/private/hf/demo/tiny-chat';
@@ -165,8 +171,9 @@ export async function runF1(options: F1Options, log: (line: string) => void): Pr
         raw_p99_ms: round(percentile(rawSamples, 99)),
         ratio: round(median(productMs) / median(rawSamples), 2),
         phases_ms: await phases(product.pool, productSamples),
+        temporal_floor: await measureTemporalFloor(product.client, config.temporal.address, ROLLOUT_ACTIVITIES, options.samplesPerRun),
       };
-      log(`F1 run ${run}: product p50 ${result.product_p50_ms} ms p99 ${result.product_p99_ms} ms; raw p50 ${result.raw_p50_ms} ms; ratio ${result.ratio}`);
+      log(`F1 run ${run}: product p50 ${result.product_p50_ms} ms p99 ${result.product_p99_ms} ms; raw p50 ${result.raw_p50_ms} ms; ratio ${result.ratio}; Temporal floor (${ROLLOUT_ACTIVITIES} no-op activities) p50 ${result.temporal_floor.regular_p50_ms} ms, as local activities ${result.temporal_floor.local_p50_ms} ms`);
       runs.push(result);
     } finally {
       await product.close();
@@ -181,6 +188,8 @@ export async function runF1(options: F1Options, log: (line: string) => void): Pr
       f1_p99_ms: round(median(runs.map((r) => r.product_p99_ms))),
       f1_raw_p50_ms: round(median(runs.map((r) => r.raw_p50_ms))),
       f1_overhead_ratio: round(median(runs.map((r) => r.ratio)), 2),
+      f1_temporal_floor_p50_ms: round(median(runs.map((r) => r.temporal_floor.regular_p50_ms as number))),
+      f1_temporal_floor_local_p50_ms: round(median(runs.map((r) => r.temporal_floor.local_p50_ms as number))),
     },
   };
 }

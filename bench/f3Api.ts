@@ -11,6 +11,7 @@ import { createPool } from '../src/db/pool';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
 import { Child, childEnv, portOf, startChild } from './lib/childProcess';
+import { cpuMs, measureCpu, postgresPids } from './lib/cpuTime';
 import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase } from './lib/product';
 import { seedRunningModels, SeededModel } from './lib/seed';
 import { median, round } from './lib/stats';
@@ -31,6 +32,9 @@ export interface Load {
   p99_ms: number;
   non_2xx: number;
   errors: number;
+  /** CPU the server process and PostgreSQL spent per answered request: where a 2-core machine's time goes. */
+  server_cpu_ms_per_request: number;
+  postgres_cpu_ms_per_request: number;
 }
 
 export interface F3Run {
@@ -39,8 +43,11 @@ export interface F3Run {
   baseline: Load;
 }
 
-async function load(url: string, durationS: number, connections: number, pick: () => { path: string; token: string }): Promise<Load> {
-  const result = await autocannon({
+async function load(server: Child, url: string, durationS: number, connections: number, pick: () => { path: string; token: string }): Promise<Load> {
+  const pg = () => postgresPids(process.env.STATE_DIR);
+  const serverPid = server.process.pid as number;
+  const serverCpuBefore = cpuMs(serverPid);
+  const { result, cpuMs: pgCpu } = await measureCpu(pg, () => autocannon({
     url,
     connections,
     duration: durationS,
@@ -53,8 +60,12 @@ async function load(url: string, durationS: number, connections: number, pick: (
         },
       },
     ],
-  });
+  }));
+  const serverCpu = cpuMs(serverPid) - serverCpuBefore;
+  const answered = Math.max(1, result.requests.total);
   return {
+    server_cpu_ms_per_request: round(serverCpu / answered, 3),
+    postgres_cpu_ms_per_request: round(pgCpu / answered, 3),
     requests_per_s: round(result.requests.average),
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
@@ -79,7 +90,9 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
     const models: SeededModel[] = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
     // The cluster serves every model, so the detail route's Serve status has its real size.
     await new RayDashboardClient(ray.url).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.llmConfig)), []));
-    api = await startChild('processes/api.ts', [], childEnv(env));
+    // BENCH_CPU_PROFILE=1 writes a V8 CPU profile of the API process (read with bench/tools/topFunctions.ts).
+    const profile = process.env.BENCH_CPU_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.workDir, 'profiles')}`] : [];
+    api = await startChild('processes/api.ts', [], childEnv(env), profile);
     const apiUrl = `http://127.0.0.1:${portOf(api)}`;
 
     const sample = models[0] as SeededModel;
@@ -101,15 +114,17 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
       return { path: '/api/v2/serve/models', token: tokens.get(userId) as string };
     };
     const pickBaseline = () => ({ path: '/baseline', token: 'none' });
-    for (const [url, pick] of [[apiUrl, pickDetail], [apiUrl, pickList], [baselineUrl, pickBaseline]] as const) {
-      await load(url, options.warmupS, options.connections, pick);
+    const apiChild = api;
+    const baselineChild = baseline;
+    for (const [child, url, pick] of [[apiChild, apiUrl, pickDetail], [apiChild, apiUrl, pickList], [baselineChild, baselineUrl, pickBaseline]] as const) {
+      await load(child, url, options.warmupS, options.connections, pick);
     }
     const runs: F3Run[] = [];
     for (let run = 1; run <= options.runs; run++) {
       const result: F3Run = {
-        detail: await load(apiUrl, options.durationS, options.connections, pickDetail),
-        list: await load(apiUrl, options.durationS, options.connections, pickList),
-        baseline: await load(baselineUrl, options.durationS, options.connections, pickBaseline),
+        detail: await load(apiChild, apiUrl, options.durationS, options.connections, pickDetail),
+        list: await load(apiChild, apiUrl, options.durationS, options.connections, pickList),
+        baseline: await load(baselineChild, baselineUrl, options.durationS, options.connections, pickBaseline),
       };
       for (const [name, l] of Object.entries(result)) {
         if (l.non_2xx > 0 || l.errors > 0) throw new Error(`F3 ${name}: ${l.non_2xx} non-2xx answers and ${l.errors} errors`);
@@ -131,6 +146,9 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
         f3_list_rps: median(runs.map((r) => r.list.requests_per_s)),
         f3_express_rps: median(runs.map((r) => r.baseline.requests_per_s)),
         f3_detail_vs_express: round(median(runs.map((r) => r.detail.requests_per_s / r.baseline.requests_per_s)), 2),
+        f3_detail_api_cpu_ms_per_req: median(runs.map((r) => r.detail.server_cpu_ms_per_request)),
+        f3_detail_pg_cpu_ms_per_req: median(runs.map((r) => r.detail.postgres_cpu_ms_per_request)),
+        f3_express_cpu_ms_per_req: median(runs.map((r) => r.baseline.server_cpu_ms_per_request)),
       },
     };
   } finally {

@@ -13,8 +13,12 @@ import type { Client } from '@temporalio/client';
 import { RayDouble } from '../test/support/rayDouble';
 import { createPool } from '../src/db/pool';
 import type { ModelState } from '../src/domain/lifecycle';
+import type { Pool } from 'pg';
+import { request } from 'undici';
+import { listClusterModels } from '../src/db/clusterModels';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
-import { renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { IngressClient } from '../src/ray/ingressClient';
+import { LlmConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
 import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../src/workflows/searchAttributes';
@@ -37,23 +41,56 @@ const SCALE_TIMEOUT_MS = 120_000;
 const RECOVERY_TIMEOUT_MS = 600_000;
 
 /** Queries every model until each answers; returns seconds from `since`. */
-async function queryAll(client: Client, models: SeededModel[], concurrency: number, since: number): Promise<number> {
+async function queryAll(client: Client, models: SeededModel[], concurrency: number, since: number, log: (line: string) => void): Promise<number> {
+  let answered = 0;
+  const progress = setInterval(() => log(`F4:   ${answered}/${models.length} answered after ${round((performance.now() - since) / 1000)} s`), 30_000);
   await mapLimit(models, concurrency, async (m) => {
     for (;;) {
       try {
         const view = await client.workflow.getHandle(workflowIdFor(m.modelKey)).query(modelQuery);
         if (view.model_key !== m.modelKey) throw new Error(`query of ${m.modelKey} answered for ${view.model_key}`);
+        answered += 1;
         return;
       } catch (err) {
         if (performance.now() - since > RECOVERY_TIMEOUT_MS) throw err;
         await sleep(200);
       }
     }
-  });
+  }).finally(() => clearInterval(progress));
   return (performance.now() - since) / 1000;
 }
 
-export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+/**
+ * The I/O one scale rollout does, each step timed alone with the product's own clients (median of
+ * 5): two Serve status reads (the cluster writer's and the readiness check's), the desired set
+ * read, one PUT of every model, and the ingress probes. Explains the scale figure.
+ */
+async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string): Promise<Record<string, number>> {
+  const dashboard = new RayDashboardClient(rayUrl, 120_000);
+  const ingress = new IngressClient(rayUrl);
+  const timed = async (work: () => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await work();
+      ms.push(performance.now() - started);
+    }
+    return round(median(ms));
+  };
+  const desired = await listClusterModels(pool, clusterId);
+  const body = renderDeployBody(renderManagedApplication(appName, desired.map((m) => m.llmConfig as unknown as LlmConfig)), []);
+  const anyModel = (desired[0]?.llmConfig as unknown as LlmConfig).model_loading_config.model_id;
+  return {
+    get_serve_status_and_parse: await timed(() => dashboard.getServeDetails()),
+    serve_status_bytes: (await (await request(`${rayUrl}/api/serve/applications/`)).body.text()).length,
+    read_desired_set: await timed(() => listClusterModels(pool, clusterId)),
+    put_all_models: await timed(() => dashboard.putServeApplications(body)),
+    list_v1_models: await timed(() => ingress.listsModel(anyModel)),
+    one_token_chat: await timed(() => ingress.answersChat(anyModel)),
+  };
+}
+
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_profile_ms: Record<string, number>; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
   const ray = new RayDouble();
   ray.faults.startDelayMs = 0;
   await ray.start();
@@ -97,7 +134,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
       }),
     );
     const startS = (performance.now() - startedAt) / 1000;
-    const firstAnswerS = await queryAll(api.client, models, options.concurrency, startedAt);
+    const firstAnswerS = await queryAll(api.client, models, options.concurrency, startedAt, log);
     phase = 'all live';
     await sleep(3_000);
     const liveRss = worker.rssMb();
@@ -125,6 +162,8 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
       scaleMs.push(performance.now() - started);
     }
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
+    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName);
+    log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
 
     const recoverS: number[] = [];
     for (let i = 0; i < options.recoveries; i++) {
@@ -132,7 +171,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
       const crashedAt = performance.now();
       await worker.stop('SIGKILL');
       worker = await startChild('processes/worker.ts', [], childEnv(env));
-      const s = await queryAll(api.client, models, options.concurrency, crashedAt);
+      const s = await queryAll(api.client, models, options.concurrency, crashedAt, log);
       recoverS.push(s);
       log(`F4: worker killed and restarted; every model answered its query after ${round(s)} s (rss ${round(worker.rssMb())} MiB)`);
     }
@@ -149,6 +188,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         f4_recover_s: round(median(recoverS)),
       },
       scale_ms: scaleMs.map((x) => round(x)),
+      scale_profile_ms: scaleProfile,
       recover_s: recoverS.map((x) => round(x, 2)),
       rss_mb: rss,
     };

@@ -15,8 +15,8 @@ export interface Child {
  * Starts `node --import tsx <script>` (so the pid is the Node process itself, whose memory is
  * measured) and waits for its first line on stdout, which says it is ready.
  */
-export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyWithinMs = 120_000): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], readyWithinMs = 300_000): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.resolve(__dirname, '..', script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
