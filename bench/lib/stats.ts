@@ -6,7 +6,13 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1] as number;
 }
 
-export const median = (values: readonly number[]): number => percentile(values, 50);
+/** The middle value; with an even count, the mean of the two middle values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of an empty sample');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 
 /** Rounds for the report: figures carry the precision a 2-core machine can honestly give. */
 export const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
