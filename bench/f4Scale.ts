@@ -32,6 +32,8 @@ export interface F4Options {
   modelsPerUser: number;
   scaleSamples: number;
   recoveries: number;
+  /** Seconds after which no further recovery is started (make bench must stay well under 30 minutes). */
+  budgetS: number;
   /** Requests in flight while starting and querying workflows. */
   concurrency: number;
 }
@@ -167,6 +169,10 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
 
     const recoverS: number[] = [];
     for (let i = 0; i < options.recoveries; i++) {
+      if (i > 0 && (performance.now() - t0) / 1000 > options.budgetS) {
+        log(`F4: ${round((performance.now() - t0) / 1000)} s spent, over the ${options.budgetS} s budget: no further recovery run`);
+        break;
+      }
       phase = 'recovering';
       const crashedAt = performance.now();
       await worker.stop('SIGKILL');

@@ -31,14 +31,14 @@ const SIZES = smoke
       f1: { runs: 1, samplesPerRun: 5, warmupSamples: 1 },
       f2: { runs: 1, users: 2, modelsPerUser: 5, timeoutMs: 60_000 },
       f3: { runs: 1, users: 5, modelsPerUser: 4, durationS: 2, warmupS: 1, connections: 10 },
-      f4: { users: 5, modelsPerUser: 10, scaleSamples: 2, recoveries: 1, concurrency: 20 },
+      f4: { users: 5, modelsPerUser: 10, scaleSamples: 2, recoveries: 1, concurrency: 20, budgetS: 60 },
       f5: { runs: 1 },
     }
   : {
       f1: { runs: 3, samplesPerRun: 30, warmupSamples: 3 },
       f2: { runs: 3, users: 10, modelsPerUser: 10, timeoutMs: 300_000 },
       f3: { runs: 3, users: 50, modelsPerUser: 20, durationS: 30, warmupS: 3, connections: 10 },
-      f4: { users: 50, modelsPerUser: 100, scaleSamples: 30, recoveries: 2, concurrency: 50 },
+      f4: { users: 50, modelsPerUser: 100, scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 480 },
       f5: { runs: 3 },
     };
 

@@ -76,7 +76,8 @@ export function loadPrevious(file: string): Results | null {
 
 /** Recomputes the flat keys and the target verdicts from the sections. */
 export function finish(results: Results): Results {
-  results.keys = Object.assign({}, ...Object.values(results.sections).map((s) => s?.summary ?? {}));
+  const order: BenchName[] = ['f1', 'f2', 'f3', 'f4', 'f5'];
+  results.keys = Object.assign({}, ...order.map((name) => results.sections[name]?.summary ?? {}));
   results.targets = Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`]));
   results.met = Object.fromEntries(
     TARGETS.filter((t) => results.keys[t.key] !== undefined).map((t) => {
