@@ -8,6 +8,7 @@ import { RayDouble } from '../test/support/rayDouble';
 import type { ModelState } from '../src/domain/lifecycle';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { median, round, sleep } from './lib/stats';
+import { measureTemporalStormFloor } from './lib/temporalFloor';
 
 export interface F2Options {
   runs: number;
@@ -24,7 +25,12 @@ export interface F2Run {
   accepted_s: number;
   /** POSTs answered 503 (the workflow did not acknowledge within the API's deadline) and retried. */
   post_503: number;
+  /** As many no-op workflows of a rollout's shape started at once, on the same Temporal server. */
+  temporal_floor: Record<string, number>;
 }
+
+/** Activities on a first deploy's critical path (see F1). */
+const ROLLOUT_ACTIVITIES = 5;
 
 const LIST_POLL_MS = 50;
 const MAX_POST_ATTEMPTS = 5;
@@ -87,8 +93,12 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
         put_count: ray.puts.length,
         accepted_s: round((acceptedAt - started) / 1000, 2),
         post_503: unavailable,
+        temporal_floor: await measureTemporalStormFloor(product.client, product.config.temporal.address, requests.length, ROLLOUT_ACTIVITIES),
       };
-      log(`F2 run ${run}: ${result.models} models RUNNING in ${result.total_s} s (all accepted after ${result.accepted_s} s, ${result.post_503} POSTs answered 503 and retried), ${result.put_count} PUTs`);
+      log(
+        `F2 run ${run}: ${result.models} models RUNNING in ${result.total_s} s (all accepted after ${result.accepted_s} s, ${result.post_503} POSTs answered 503 and retried), ${result.put_count} PUTs; ` +
+          `Temporal floor: ${result.models} no-op workflows of ${ROLLOUT_ACTIVITIES} activities ${result.temporal_floor.regular_s} s, as local activities ${result.temporal_floor.local_s} s`,
+      );
       runs.push(result);
     } finally {
       await product.close();
@@ -102,6 +112,8 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       f2_total_s: round(median(runs.map((r) => r.total_s)), 2),
       f2_put_count: median(runs.map((r) => r.put_count)),
       f2_post_503: median(runs.map((r) => r.post_503)),
+      f2_temporal_floor_s: round(median(runs.map((r) => r.temporal_floor.regular_s as number)), 2),
+      f2_temporal_floor_local_s: round(median(runs.map((r) => r.temporal_floor.local_s as number)), 2),
     },
   };
 }

@@ -40,3 +40,29 @@ export async function measureTemporalFloor(client: Client, address: string, acti
     await connection.close();
   }
 }
+
+/**
+ * Seconds for `workflows` executions of `activityCount` sequential no-op activities started at
+ * once: the floor under a storm of that many rollouts on this Temporal server and machine.
+ */
+export async function measureTemporalStormFloor(client: Client, address: string, workflows: number, activityCount: number): Promise<Record<string, number>> {
+  const taskQueue = `storm-floor-${randomBytes(3).toString('hex')}`;
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection, taskQueue, workflowsPath: require.resolve('../temporalFloor/workflows'), activities });
+  const running = worker.run();
+  try {
+    await client.workflow.execute('sequentialActivities', { taskQueue, workflowId: `${taskQueue}-warmup`, args: [activityCount] });
+    const time = async (workflow: 'sequentialActivities' | 'sequentialLocalActivities') => {
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: workflows }, (_, i) => client.workflow.execute(workflow, { taskQueue, workflowId: `${taskQueue}-${workflow}-${i}`, args: [activityCount] })),
+      );
+      return round((performance.now() - started) / 1000, 2);
+    };
+    return { workflows, activities: activityCount, regular_s: await time('sequentialActivities'), local_s: await time('sequentialLocalActivities') };
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  }
+}
