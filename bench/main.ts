@@ -23,7 +23,8 @@ import { round } from './lib/stats';
 const ROOT = path.resolve(__dirname, '..');
 const smoke = process.argv.includes('--smoke');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'f1,f2,f3,f4,f5').split(',') as BenchName[]);
+/** Which benchmarks to run, in this order. */
+const only = (onlyArg ? onlyArg.slice('--only='.length) : 'f1,f2,f3,f4,f5').split(',') as BenchName[];
 
 /** Full sizes are the issue's; smoke sizes exercise the same code in about a minute. */
 const SIZES = smoke
@@ -60,6 +61,14 @@ async function rayAnswers(url: string): Promise<boolean> {
   }
 }
 
+function write(results: Results): void {
+  results.machine.load_average_at_end = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  finish(results);
+  mkdirSync(path.dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeMarkdown(results, markdownFile, chartDir, path.join(ROOT, 'bench', 'ANALYSIS.md'));
+}
+
 async function main() {
   const git = gitState();
   const previous = smoke ? null : loadPrevious(resultsFile);
@@ -85,8 +94,8 @@ async function main() {
     f5: () => runF5({ ...SIZES.f5, rayDashboardUrl: rayUrl, ingressUrl }, log),
   };
   let failed = false;
-  for (const name of ['f1', 'f2', 'f3', 'f4', 'f5'] as const) {
-    if (!only.has(name)) continue;
+  for (const name of only) {
+    if (!(name in benches)) throw new Error(`unknown benchmark ${name} (f1-f5)`);
     if (name === 'f5' && (process.env.BENCH_WITHOUT_RAY === '1' || !(await rayAnswers(rayUrl)))) {
       results.skipped.f5 = process.env.BENCH_WITHOUT_RAY === '1' ? 'BENCH_WITHOUT_RAY=1 (no Ray node for this run)' : `no Ray dashboard answered at ${rayUrl}`;
       log(`F5 skipped: ${results.skipped.f5}`);
@@ -94,9 +103,17 @@ async function main() {
     }
     log(`${name.toUpperCase()} starting`);
     const started = performance.now();
+    const loadBefore = os.loadavg()[0]?.toFixed(2);
     try {
       const { summary, ...detail } = await benches[name]();
-      const section: Section = { measured_at: new Date().toISOString(), commit: git.commit, duration_s: round((performance.now() - started) / 1000), summary, detail };
+      const section: Section = {
+        measured_at: new Date().toISOString(),
+        commit: git.commit,
+        duration_s: round((performance.now() - started) / 1000),
+        load_average: `${loadBefore} at start, ${os.loadavg()[0]?.toFixed(2)} at end (1-minute)`,
+        summary,
+        detail,
+      };
       results.sections[name] = section;
       log(`${name.toUpperCase()} done in ${section.duration_s} s: ${JSON.stringify(summary)}`);
     } catch (err) {
@@ -105,12 +122,10 @@ async function main() {
       results.skipped[name] = `failed: ${(err as Error).message}`;
       log(`${name.toUpperCase()} FAILED: ${(err as Error).stack ?? String(err)}`);
     }
+    // Written after every benchmark, so a run cut short keeps what it measured.
+    write(results);
   }
-  results.machine.load_average_at_end = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  finish(results);
-  mkdirSync(path.dirname(resultsFile), { recursive: true });
-  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-  writeMarkdown(results, markdownFile, chartDir, path.join(ROOT, 'bench', 'ANALYSIS.md'));
+  write(results);
   log(`wrote ${path.relative(ROOT, resultsFile)} and ${path.relative(ROOT, markdownFile)}`);
   for (const [key, value] of Object.entries(results.keys)) {
     const target = results.targets[key];
