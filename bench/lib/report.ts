@@ -10,7 +10,7 @@ export interface Section {
   measured_at: string;
   commit: string;
   duration_s: number;
-  load_average: string;
+  load_average?: string;
   summary: Record<string, number>;
   /** Every run's figures, so each median can be checked against what it summarises. */
   detail: unknown;
@@ -202,7 +202,7 @@ export function writeMarkdown(results: Results, markdownFile: string, chartDir: 
   for (const name of ['f1', 'f2', 'f3', 'f4', 'f5'] as const) {
     const section = results.sections[name];
     if (!section) continue;
-    lines.push(`## ${TITLES[name]}`, '', `Measured ${section.measured_at} (commit \`${section.commit.slice(0, 12)}\`, ${section.duration_s} s, load average ${section.load_average}).`, '');
+    lines.push(`## ${TITLES[name]}`, '', `Measured ${section.measured_at} (commit \`${section.commit.slice(0, 12)}\`, ${section.duration_s} s, load average ${section.load_average ?? 'not recorded'}).`, '');
     if (written[name]) lines.push(`![${TITLES[name]}](${path.join(relChart, written[name] as string)})`, '');
     lines.push('```json', JSON.stringify(section.detail, compactRss, 1).slice(0, 6000), '```', '');
   }
