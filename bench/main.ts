@@ -2,7 +2,9 @@
  * `make bench` (full) and `make bench-smoke`: runs the benchmarks against the services
  * scripts/bench.sh started, then writes the results and docs/benchmarks.md.
  *
- *   node --import tsx bench/main.ts [--smoke] [--only f1,f3]
+ *   node --import tsx bench/main.ts [--smoke] [--only=f5,f1] [--report]
+ *
+ * --report only re-renders docs/benchmarks.md from bench/results/latest.json.
  *
  * With --only, the other benchmarks' sections are kept from the previous results file, each
  * with the commit and time it was measured at.
@@ -70,8 +72,17 @@ function write(results: Results): void {
 }
 
 async function main() {
+  if (process.argv.includes('--report')) {
+    // Re-renders docs/benchmarks.md from the stored results (after editing bench/ANALYSIS.md).
+    const stored = loadPrevious(resultsFile);
+    if (!stored) throw new Error(`no results in ${resultsFile}; run make bench first`);
+    writeMarkdown(stored, markdownFile, chartDir, path.join(ROOT, 'bench', 'ANALYSIS.md'));
+    log(`wrote ${path.relative(ROOT, markdownFile)} from ${path.relative(ROOT, resultsFile)}`);
+    return;
+  }
   const git = gitState();
-  const previous = smoke ? null : loadPrevious(resultsFile);
+  // Sections not run now are kept from the previous results, each with its own commit and time.
+  const previous = loadPrevious(resultsFile);
   const results: Results = {
     commit: git.commit,
     worktree_dirty: git.dirty,
