@@ -110,7 +110,9 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
   let phase = 'starting';
   const sampler = setInterval(() => {
     try {
-      if (worker) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(worker.rssMb()), phase });
+      const mb = worker ? worker.rssMb() : NaN;
+      // A process that has just exited has no VmRSS line any more.
+      if (Number.isFinite(mb)) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(mb), phase });
     } catch {
       // the worker is between processes
     }
