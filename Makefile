@@ -1,4 +1,4 @@
-.PHONY: dev test reliability install clean
+.PHONY: dev test reliability bench bench-smoke install clean
 
 ## Run the service with embedded defaults (API :8080, Temporal UI :8233, Serve ingress :8000).
 dev:
@@ -12,6 +12,14 @@ test:
 reliability:
 	@bash scripts/reliability.sh
 
+## Benchmarks with targets (about 20 minutes): bench/results/latest.json and docs/benchmarks.md.
+bench:
+	@bash scripts/bench.sh
+
+## The same benchmarks at small sizes (about a minute); results only under .data/bench.
+bench-smoke:
+	@bash scripts/bench.sh --smoke
+
 install:
 	@bash scripts/install.sh
 
@@ -19,4 +27,5 @@ install:
 clean:
 	-@scripts/stack.sh clean dev
 	-@scripts/stack.sh clean test
+	-@STACK_WITHOUT_RAY=1 scripts/stack.sh clean bench
 	rm -rf .data dist

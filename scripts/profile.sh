@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ports and folders of a profile; sourced by the other scripts. `dev` is what `make dev` runs,
-# `test` what `make test` runs. They use different Postgres and Temporal ports and folders; both
-# drive the one local Ray head node a machine can hold, so they do not run at the same time.
+# `test` what `make test` runs, `bench` what `make bench` runs. They use different Postgres and
+# Temporal ports and folders; all drive the one local Ray head node a machine can hold, so they do
+# not run at the same time.
 case "${1:?profile}" in
   dev)
     PG_PORT=${PG_PORT:-55432}
@@ -13,7 +14,12 @@ case "${1:?profile}" in
     TEMPORAL_PORT=${TEMPORAL_PORT:-7243}
     TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8243}
     ;;
-  *) echo "unknown profile $1 (dev or test)" >&2; return 2 2>/dev/null || exit 2 ;;
+  bench)
+    PG_PORT=${PG_PORT:-55434}
+    TEMPORAL_PORT=${TEMPORAL_PORT:-7244}
+    TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8244}
+    ;;
+  *) echo "unknown profile $1 (dev, test or bench)" >&2; return 2 2>/dev/null || exit 2 ;;
 esac
 STATE_DIR="$(pwd)/.data/$1"
 RAY_GCS_PORT=${RAY_GCS_PORT:-6379}

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Starts or stops the real services one profile needs: PostgreSQL, the Temporal dev server and a
-# local Ray head node. Usage: scripts/stack.sh up|down|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test
+# local Ray head node. Usage: scripts/stack.sh up|down|clean|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test|bench
 # Ports and folders come from the profile; every folder is under the ignored .data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-action=${1:?usage: stack.sh up|down|clean|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test}
-profile=${2:?usage: stack.sh up|down dev|test}
+action=${1:?usage: stack.sh up|down|clean|stop-postgres|start-postgres|stop-temporal|start-temporal dev|test|bench}
+profile=${2:?usage: stack.sh up|down|clean dev|test|bench}
 # shellcheck source=scripts/profile.sh
 source scripts/profile.sh "$profile"
 

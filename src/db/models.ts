@@ -53,6 +53,13 @@ const toModel = (r: DbModelRow): ModelRow => ({
 
 type Queryable = Pool | PoolClient;
 
+/**
+ * The columns a ModelRow reads, named rather than `*`, so the named (prepared) statements below
+ * keep their result type when a migration adds a column.
+ */
+const MODEL_COLUMNS =
+  'model_key, user_id, model_id_suffix, model_id_prefix, state, revision, spec, error_summary, created_at, updated_at, deleted_at';
+
 export async function findLiveModelBySuffix(db: Queryable, userId: string, suffix: string): Promise<ModelRow | null> {
   const result = await db.query<DbModelRow>(
     'SELECT * FROM models WHERE user_id = $1 AND model_id_suffix = $2 AND deleted_at IS NULL',
@@ -80,25 +87,29 @@ export async function deleteUnstartedModel(db: Queryable, modelKey: string): Pro
   await db.query('DELETE FROM models WHERE model_key = $1 AND last_event_seq = 0', [modelKey]);
 }
 
+// The API's reads run as named statements: PostgreSQL parses and plans each once per connection
+// instead of on every request (docs/benchmarks.md, F3).
 export async function getModel(db: Queryable, modelKey: string): Promise<ModelRow | null> {
-  const result = await db.query<DbModelRow>('SELECT * FROM models WHERE model_key = $1', [modelKey]);
+  const result = await db.query<DbModelRow>({ name: 'get-model', text: `SELECT ${MODEL_COLUMNS} FROM models WHERE model_key = $1`, values: [modelKey] });
   return result.rows[0] ? toModel(result.rows[0]) : null;
 }
 
 /** A user's models that are not deleted, oldest first. */
 export async function listModels(db: Queryable, userId: string): Promise<ModelRow[]> {
-  const result = await db.query<DbModelRow>(
-    'SELECT * FROM models WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, model_key',
-    [userId],
-  );
+  const result = await db.query<DbModelRow>({
+    name: 'list-models',
+    text: `SELECT ${MODEL_COLUMNS} FROM models WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, model_key`,
+    values: [userId],
+  });
   return result.rows.map(toModel);
 }
 
 export async function listEvents(db: Queryable, modelKey: string): Promise<EventRow[]> {
-  const result = await db.query<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: Date }>(
-    'SELECT seq, event_type, payload, created_at FROM model_events WHERE model_key = $1 ORDER BY seq',
-    [modelKey],
-  );
+  const result = await db.query<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: Date }>({
+    name: 'list-events',
+    text: 'SELECT seq, event_type, payload, created_at FROM model_events WHERE model_key = $1 ORDER BY seq',
+    values: [modelKey],
+  });
   return result.rows.map((r) => ({ seq: r.seq, eventType: r.event_type, payload: r.payload, createdAt: r.created_at }));
 }
 

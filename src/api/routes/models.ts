@@ -100,8 +100,13 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
 
   router.get('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
-    const row = await ownedModel(user.userId, req.params.model_key);
-    const [events, serve] = await Promise.all([listEvents(pool, row.modelKey), serveStatusOf(row)]);
+    // The row and its events are read in parallel (one database round trip instead of two in a
+    // row); the events are only used once the row shows the caller owns the model.
+    const [row, events] = await Promise.all([
+      ownedModel(user.userId, req.params.model_key),
+      MODEL_KEY_PATTERN.test(req.params.model_key) ? listEvents(pool, req.params.model_key) : Promise.resolve([]),
+    ]);
+    const serve = await serveStatusOf(row);
     const body: ModelDetailBody = {
       model: toServingModel(row, openaiBaseUrl),
       resolved_spec_yaml: specToYaml(row.spec),

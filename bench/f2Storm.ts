@@ -1,0 +1,119 @@
+/**
+ * F2 storm: many models from several users POSTed at once against the Ray double, until every one
+ * is RUNNING. Counts the PUTs the cluster received: a burst of requests must not become a burst of
+ * cluster rewrites.
+ */
+import { performance } from 'node:perf_hooks';
+import { RayDouble } from '../test/support/rayDouble';
+import type { ModelState } from '../src/domain/lifecycle';
+import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
+import { median, round, sleep } from './lib/stats';
+import { measureTemporalStormFloor } from './lib/temporalFloor';
+
+export interface F2Options {
+  runs: number;
+  users: number;
+  modelsPerUser: number;
+  timeoutMs: number;
+}
+
+export interface F2Run {
+  models: number;
+  total_s: number;
+  put_count: number;
+  /** Seconds until every POST was acknowledged (202). */
+  accepted_s: number;
+  /** POSTs answered 503 (the workflow did not acknowledge within the API's deadline) and retried. */
+  post_503: number;
+  /** As many no-op workflows of a rollout's shape started at once, on the same Temporal server. */
+  temporal_floor: Record<string, number>;
+}
+
+/** Activities on a first deploy's critical path (see F1). */
+const ROLLOUT_ACTIVITIES = 5;
+
+const LIST_POLL_MS = 50;
+const MAX_POST_ATTEMPTS = 5;
+/** What the API's 503 answers carry in Retry-After. */
+const RETRY_AFTER_MS = 5_000;
+
+export async function runF2(options: F2Options, log: (line: string) => void): Promise<{ runs: F2Run[]; summary: Record<string, number> }> {
+  const runs: F2Run[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const ray = new RayDouble();
+    ray.faults.startDelayMs = 0;
+    await ray.start();
+    const product = await startProduct(benchConfig(ray.url));
+    try {
+      await resetDatabase(product.pool);
+      const userIds = Array.from({ length: options.users }, (_, i) => `storm${i}`);
+      const tokens = await createUsers(product.pool, userIds);
+      const requests = userIds.flatMap((userId) => Array.from({ length: options.modelsPerUser }, (_, i) => ({ userId, suffix: `m${i}` })));
+      const started = performance.now();
+      let acceptedAt = 0;
+      let unavailable = 0;
+      await Promise.all(
+        requests.map(async ({ userId, suffix }) => {
+          // A well-behaved client: a 503 means nothing was accepted, so it retries after Retry-After.
+          for (let attempt = 1; ; attempt++) {
+            const ack = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'POST', tokens.get(userId) as string, {
+              type: 'application/yaml',
+              text: `model_id: ${suffix}\nmodel_source: /private/hf/demo/tiny-chat\n`,
+            });
+            if (ack.status === 503 && attempt < MAX_POST_ATTEMPTS) {
+              unavailable += 1;
+              await sleep(RETRY_AFTER_MS);
+              continue;
+            }
+            expectStatus(ack, 202, `POST ${userId}/${suffix}`);
+            break;
+          }
+          acceptedAt = Math.max(acceptedAt, performance.now());
+        }),
+      );
+      for (;;) {
+        const states = await Promise.all(
+          userIds.map(async (userId) => {
+            const list = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'GET', tokens.get(userId) as string);
+            expectStatus(list, 200, 'GET list');
+            return (list.body as { items: Array<{ state: ModelState }> }).items.map((m) => m.state);
+          }),
+        );
+        const flat = states.flat();
+        if (flat.includes('FAILED')) throw new Error('a model FAILED against the double');
+        if (flat.length === requests.length && flat.every((s) => s === 'RUNNING')) break;
+        if (performance.now() - started > options.timeoutMs) {
+          throw new Error(`storm: ${flat.filter((s) => s === 'RUNNING').length}/${requests.length} RUNNING after ${options.timeoutMs} ms`);
+        }
+        await sleep(LIST_POLL_MS);
+      }
+      const result: F2Run = {
+        models: requests.length,
+        total_s: round((performance.now() - started) / 1000, 2),
+        put_count: ray.puts.length,
+        accepted_s: round((acceptedAt - started) / 1000, 2),
+        post_503: unavailable,
+        temporal_floor: await measureTemporalStormFloor(product.client, product.config.temporal.address, requests.length, ROLLOUT_ACTIVITIES),
+      };
+      log(
+        `F2 run ${run}: ${result.models} models RUNNING in ${result.total_s} s (all accepted after ${result.accepted_s} s, ${result.post_503} POSTs answered 503 and retried), ${result.put_count} PUTs; ` +
+          `Temporal floor: ${result.models} no-op workflows of ${ROLLOUT_ACTIVITIES} activities ${result.temporal_floor.regular_s} s, as local activities ${result.temporal_floor.local_s} s`,
+      );
+      runs.push(result);
+    } finally {
+      await product.close();
+      await ray.stop();
+    }
+  }
+  return {
+    runs,
+    summary: {
+      f2_models: runs[0]?.models ?? 0,
+      f2_total_s: round(median(runs.map((r) => r.total_s)), 2),
+      f2_put_count: median(runs.map((r) => r.put_count)),
+      f2_post_503: median(runs.map((r) => r.post_503)),
+      f2_temporal_floor_s: round(median(runs.map((r) => r.temporal_floor.regular_s as number)), 2),
+      f2_temporal_floor_local_s: round(median(runs.map((r) => r.temporal_floor.local_s as number)), 2),
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * F4 scale: thousands of live RUNNING model workflows on one worker process. Measures the
+ * worker's memory, how long a scale request of a random model takes to reach RUNNING among them,
+ * and how long after a worker crash every model answers its query again.
+ *
+ * The models are seeded as RUNNING: database rows and the cluster's desired set as their rollouts
+ * would have left them, the Ray double serving all of them, and each workflow started from the
+ * snapshot it carries across continue-as-new (the path every long-lived model takes). How models
+ * get to RUNNING under load is F2's subject; here it would only add a quadratic warm-up.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import { RayDouble } from '../test/support/rayDouble';
+import { createPool } from '../src/db/pool';
+import type { ModelState } from '../src/domain/lifecycle';
+import type { Pool } from 'pg';
+import { request } from 'undici';
+import { listClusterModels } from '../src/db/clusterModels';
+import { RayDashboardClient } from '../src/ray/dashboardClient';
+import { IngressClient } from '../src/ray/ingressClient';
+import { LlmConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { serveDetailsSchema } from '../src/ray/serveStatus';
+import { modelQuery } from '../src/workflows/messages';
+import type { modelWorkflow } from '../src/workflows/modelWorkflow';
+import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../src/workflows/searchAttributes';
+import { Child, childEnv, startChild } from './lib/childProcess';
+import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
+import { seedRunningModels, SeededModel } from './lib/seed';
+import { mapLimit, percentile, median, round, sleep } from './lib/stats';
+
+export interface F4Options {
+  users: number;
+  modelsPerUser: number;
+  scaleSamples: number;
+  recoveries: number;
+  /** Seconds after which no further recovery is started (make bench must stay well under 30 minutes). */
+  budgetS: number;
+  /** Requests in flight while starting and querying workflows. */
+  concurrency: number;
+}
+
+const POLL_MS = 20;
+const SCALE_TIMEOUT_MS = 120_000;
+const RECOVERY_TIMEOUT_MS = 600_000;
+
+/** Queries every model until each answers; returns seconds from `since`. */
+async function queryAll(client: Client, models: SeededModel[], concurrency: number, since: number, log: (line: string) => void): Promise<number> {
+  let answered = 0;
+  const progress = setInterval(() => log(`F4:   ${answered}/${models.length} answered after ${round((performance.now() - since) / 1000)} s`), 30_000);
+  await mapLimit(models, concurrency, async (m) => {
+    for (;;) {
+      try {
+        const view = await client.workflow.getHandle(workflowIdFor(m.modelKey)).query(modelQuery);
+        if (view.model_key !== m.modelKey) throw new Error(`query of ${m.modelKey} answered for ${view.model_key}`);
+        answered += 1;
+        return;
+      } catch (err) {
+        if (performance.now() - since > RECOVERY_TIMEOUT_MS) throw err;
+        await sleep(200);
+      }
+    }
+  }).finally(() => clearInterval(progress));
+  return (performance.now() - since) / 1000;
+}
+
+/**
+ * The I/O one scale rollout does, each step timed alone with the product's own clients (median of
+ * 5): two Serve status reads (the cluster writer's and the readiness check's), the desired set
+ * read, one PUT of every model, and the ingress probes. Explains the scale figure.
+ */
+async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string): Promise<Record<string, number>> {
+  const dashboard = new RayDashboardClient(rayUrl, 120_000);
+  const ingress = new IngressClient(rayUrl);
+  const timed = async (work: () => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await work();
+      ms.push(performance.now() - started);
+    }
+    return round(median(ms));
+  };
+  const desired = await listClusterModels(pool, clusterId);
+  const body = renderDeployBody(renderManagedApplication(appName, desired.map((m) => m.llmConfig as unknown as LlmConfig)), []);
+  const anyModel = (desired[0]?.llmConfig as unknown as LlmConfig).model_loading_config.model_id;
+  const statusBody = await (await request(`${rayUrl}/api/serve/applications/`)).body.text();
+  return {
+    get_serve_status_and_parse: await timed(() => dashboard.getServeDetails()),
+    serve_status_bytes: statusBody.length,
+    // The product's share of the status read: JSON and schema parsing in the worker, without the double's rendering.
+    parse_serve_status_only: await timed(async () => serveDetailsSchema.parse(JSON.parse(statusBody))),
+    read_desired_set: await timed(() => listClusterModels(pool, clusterId)),
+    put_all_models: await timed(() => dashboard.putServeApplications(body)),
+    list_v1_models: await timed(() => ingress.listsModel(anyModel)),
+    one_token_chat: await timed(() => ingress.answersChat(anyModel)),
+  };
+}
+
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+  const ray = new RayDouble();
+  ray.faults.startDelayMs = 0;
+  await ray.start();
+  const env = benchEnv(ray.url);
+  const config = benchConfig(ray.url, env);
+  const pool = createPool(config.database.url);
+  const api = await startProduct(config, { worker: false });
+  let worker: Child | null = null;
+  const rss: Array<{ at_s: number; rss_mb: number; phase: string }> = [];
+  const t0 = performance.now();
+  let phase = 'starting';
+  const sampler = setInterval(() => {
+    try {
+      const mb = worker ? worker.rssMb() : NaN;
+      // A process that has just exited has no VmRSS line any more.
+      if (Number.isFinite(mb)) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(mb), phase });
+    } catch {
+      // the worker is between processes
+    }
+  }, 1_000);
+  try {
+    await resetDatabase(pool);
+    const userIds = Array.from({ length: options.users }, (_, i) => `fleet${i}`);
+    const tokens = await createUsers(pool, userIds);
+    const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+    const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
+    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.llmConfig)), []));
+    worker = await startChild('processes/worker.ts', [], childEnv(env));
+    log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
+
+    phase = 'starting workflows';
+    const startedAt = performance.now();
+    await mapLimit(models, options.concurrency, (m) =>
+      api.client.workflow.start<typeof modelWorkflow>('modelWorkflow', {
+        workflowId: workflowIdFor(m.modelKey),
+        taskQueue: config.temporal.task_queue,
+        args: [{ modelKey: m.modelKey, modelId: m.modelId, userId: m.userId, initialSpec: m.spec, defaultReadinessTimeoutS: config.serving.readiness_timeout_s, carried: m.snapshot }],
+        typedSearchAttributes: [
+          { key: USER_ID, value: m.userId },
+          { key: MODEL_ID, value: m.modelId },
+          { key: MODEL_STATE, value: 'RUNNING' },
+        ],
+      }),
+    );
+    const startS = (performance.now() - startedAt) / 1000;
+    const firstAnswerS = await queryAll(api.client, models, options.concurrency, startedAt, log);
+    phase = 'all live';
+    await sleep(3_000);
+    const liveRss = worker.rssMb();
+    log(`F4: ${models.length} workflows started in ${round(startS)} s, all answering their query after ${round(firstAnswerS)} s; worker rss ${round(liveRss)} MiB`);
+
+    phase = 'scaling';
+    const scaleMs: number[] = [];
+    for (let i = 0; i < options.scaleSamples; i++) {
+      const m = models[Math.floor(Math.random() * models.length)] as SeededModel;
+      const token = tokens.get(m.userId) as string;
+      const started = performance.now();
+      // Each sample asks for a replica count no model has yet, so RUNNING at that count is this rollout's end.
+      const replicas = 2 + i;
+      const ack = await callApi(`${api.apiUrl}/api/v2/serve/models/${m.modelKey}`, 'PATCH', token, { type: 'application/json', text: JSON.stringify({ num_replicas: replicas }) });
+      expectStatus(ack, 200, 'PATCH scale');
+      for (;;) {
+        const got = await callApi(`${api.apiUrl}/api/v2/serve/models`, 'GET', token);
+        expectStatus(got, 200, 'GET list');
+        const row = (got.body as { items: Array<{ model_key: string; state: ModelState; num_replicas: number }> }).items.find((x) => x.model_key === m.modelKey);
+        if (row?.state === 'RUNNING' && row.num_replicas === replicas) break;
+        if (row?.state === 'FAILED') throw new Error(`scale of ${m.modelKey} FAILED`);
+        if (performance.now() - started > SCALE_TIMEOUT_MS) throw new Error(`scale of ${m.modelKey} not RUNNING within ${SCALE_TIMEOUT_MS} ms`);
+        await sleep(POLL_MS);
+      }
+      scaleMs.push(performance.now() - started);
+    }
+    log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
+    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName);
+    log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
+
+    const recoverS: number[] = [];
+    /** Seconds from the crash until the new worker process polls (start-up and workflow bundling). */
+    const workerReadyS: number[] = [];
+    for (let i = 0; i < options.recoveries; i++) {
+      if (i > 0 && (performance.now() - t0) / 1000 > options.budgetS) {
+        log(`F4: ${round((performance.now() - t0) / 1000)} s spent, over the ${options.budgetS} s budget: no further recovery run`);
+        break;
+      }
+      phase = 'recovering';
+      const crashedAt = performance.now();
+      await worker.stop('SIGKILL'); // a crash: no orderly shutdown
+      worker = await startChild('processes/worker.ts', [], childEnv(env));
+      const readyS = (performance.now() - crashedAt) / 1000;
+      const s = await queryAll(api.client, models, options.concurrency, crashedAt, log);
+      recoverS.push(s);
+      workerReadyS.push(readyS);
+      log(`F4: worker killed and restarted; polling after ${round(readyS)} s, every model answered its query after ${round(s)} s (rss ${round(worker.rssMb())} MiB)`);
+    }
+    // For comparison, one orderly restart: a worker that shuts down cleanly hands its sticky
+    // queues back, so the queries need not wait for the sticky queue's schedule-to-start timeout.
+    phase = 'restarting cleanly';
+    const stoppedAt = performance.now();
+    await worker.stop('SIGTERM');
+    worker = await startChild('processes/worker.ts', [], childEnv(env));
+    const cleanRestartS = await queryAll(api.client, models, options.concurrency, stoppedAt, log);
+    log(`F4: worker stopped cleanly and restarted; every model answered its query after ${round(cleanRestartS)} s`);
+    phase = 'recovered';
+    const peak = Math.max(...rss.map((r) => r.rss_mb));
+    return {
+      summary: {
+        f4_workflows: models.length,
+        f4_start_s: round(startS),
+        f4_worker_rss_mb: round(liveRss),
+        f4_worker_peak_rss_mb: round(peak),
+        f4_scale_p50_ms: round(median(scaleMs)),
+        f4_scale_p99_ms: round(percentile(scaleMs, 99)),
+        f4_recover_s: round(median(recoverS)),
+        f4_clean_restart_s: round(cleanRestartS),
+      },
+      scale_ms: scaleMs.map((x) => round(x)),
+      scale_profile_ms: scaleProfile,
+      recover_s: recoverS.map((x) => round(x, 2)),
+      worker_ready_s: workerReadyS.map((x) => round(x, 2)),
+      rss_mb: rss,
+    };
+  } finally {
+    clearInterval(sampler);
+    await worker?.stop();
+    await api.close();
+    await pool.end();
+    await ray.stop();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * F5 real Ray: POST -> RUNNING on a real Ray node with the CPU stand-in server, next to a raw
+ * script that PUTs the same config and polls Serve until the model's deployment and the app are
+ * up. Runs alternate, and each one starts from a cluster without the model, so both pay the same
+ * Ray start-up.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ModelState } from '../src/domain/lifecycle';
+import { validateServingSpec } from '../src/domain/servingSpec';
+import { RayDashboardClient } from '../src/ray/dashboardClient';
+import { deploymentNameFor, renderDeployBody, renderLlmConfig, renderManagedApplication } from '../src/ray/serveConfig';
+import { assessModel } from '../src/ray/serveStatus';
+import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
+import { median, round, sleep } from './lib/stats';
+
+export interface F5Options {
+  runs: number;
+  rayDashboardUrl: string;
+  ingressUrl: string;
+}
+
+export interface F5Run {
+  product_s: number;
+  raw_s: number;
+}
+
+const USER = 'f5user';
+const SOURCE = '/private/hf/demo/tiny-chat';
+/** How often the raw script and the benchmark's client poll. */
+const POLL_MS = 250;
+const TIMEOUT_MS = 300_000;
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > TIMEOUT_MS) throw new Error(`F5: ${what} not within ${TIMEOUT_MS} ms`);
+    await sleep(POLL_MS);
+  }
+}
+
+export async function runF5(options: F5Options, log: (line: string) => void): Promise<{ runs: F5Run[]; summary: Record<string, number> }> {
+  const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl });
+  const dashboard = new RayDashboardClient(options.rayDashboardUrl, 60_000);
+  const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+  const clusterEmpty = async () => Object.keys((await dashboard.getServeDetails()).applications).length === 0;
+  await dashboard.putServeApplications({ applications: [] });
+  await until('an empty cluster', clusterEmpty);
+  const product = await startProduct(config);
+  const runs: F5Run[] = [];
+  try {
+    await resetDatabase(product.pool);
+    const token = (await createUsers(product.pool, [USER])).get(USER) as string;
+    for (let run = 1; run <= options.runs; run++) {
+      // Raw: one PUT of the config the product would render, then poll Serve until the model is up.
+      const spec = validateServingSpec({ model_id: `raw-${run}`, model_source: SOURCE }, { userId: USER, allowStandInKnobs: true });
+      const modelId = `${USER}-raw-${run}`;
+      const marker = `raw-${run}`;
+      const rawStarted = performance.now();
+      await dashboard.putServeApplications(renderDeployBody(renderManagedApplication(render.appName, [renderLlmConfig(modelId, spec, marker, render)]), []));
+      await until('the raw deployment', async () => {
+        const details = await dashboard.getServeDetails();
+        const assessment = assessModel(details, render.appName, deploymentNameFor(modelId, render.serverCls), 1, marker);
+        if (assessment.phase === 'failed') throw new Error(`F5 raw deployment failed: ${assessment.message}`);
+        return assessment.phase === 'healthy' && details.applications[render.appName]?.status === 'RUNNING';
+      });
+      const rawS = (performance.now() - rawStarted) / 1000;
+      await dashboard.putServeApplications({ applications: [] });
+      await until('the raw app to go', clusterEmpty);
+
+      // Product: POST, then GET until RUNNING (which includes /v1/models and a 1-token chat).
+      const productStarted = performance.now();
+      const ack = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'POST', token, { type: 'application/yaml', text: `model_id: p-${run}\nmodel_source: ${SOURCE}\n` });
+      expectStatus(ack, 202, 'POST model');
+      const modelKey = (ack.body as { model_key: string }).model_key;
+      const stateOf = async () => {
+        const got = await callApi(`${product.apiUrl}/api/v2/serve/models/${modelKey}`, 'GET', token);
+        expectStatus(got, 200, 'GET model');
+        return (got.body as { model: { state: ModelState; error_summary: string | null } }).model;
+      };
+      await until('the product model RUNNING', async () => {
+        const model = await stateOf();
+        if (model.state === 'FAILED') throw new Error(`F5 product model FAILED: ${model.error_summary}`);
+        return model.state === 'RUNNING';
+      });
+      const productS = (performance.now() - productStarted) / 1000;
+      expectStatus(await callApi(`${product.apiUrl}/api/v2/serve/models/${modelKey}`, 'DELETE', token), 200, 'DELETE model');
+      await until('the product model DELETED', async () => (await stateOf()).state === 'DELETED');
+      await until('the product app to go', clusterEmpty);
+
+      runs.push({ product_s: round(productS, 2), raw_s: round(rawS, 2) });
+      log(`F5 run ${run}: product ${round(productS, 2)} s, raw ${round(rawS, 2)} s`);
+    }
+  } finally {
+    await product.close();
+  }
+  return {
+    runs,
+    summary: {
+      f5_product_s: round(median(runs.map((r) => r.product_s)), 2),
+      f5_raw_s: round(median(runs.map((r) => r.raw_s)), 2),
+      f5_real_ray_ratio: round(median(runs.map((r) => r.product_s / r.raw_s)), 2),
+    },
+  };
+}

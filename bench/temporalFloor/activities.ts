@@ -1,0 +1,4 @@
+/** An activity that does nothing: what is left is Temporal's own cost per round trip. */
+export async function nothing(): Promise<void> {
+  return undefined;
+}
