@@ -7,14 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
 import { RayDouble } from '../test/support/rayDouble';
-import { listClusterModels, setClusterModel, withClusterLock } from '../src/db/clusterModels';
+import { listClusterEntries, markEntriesApplied, writeClusterEntry, withClusterLock } from '../src/db/clusterModels';
 import { insertModel, recordEvent } from '../src/db/models';
 import type { ModelState } from '../src/domain/lifecycle';
 import { modelIdPrefix, newModelKey, publicModelId } from '../src/domain/naming';
 import { validateServingSpec } from '../src/domain/servingSpec';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { deploymentNameFor, LlmConfig, renderDeployBody, renderLlmConfig, renderManagedApplication, RenderSettings } from '../src/ray/serveConfig';
+import { deploymentNameFor, renderDeployBody, renderManagedApplication, renderModelConfig, RenderSettings } from '../src/ray/serveConfig';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
 import { median, percentile, round, sleep } from './lib/stats';
@@ -94,11 +94,13 @@ async function rawSample(deps: RawDeps, suffix: string): Promise<number> {
   await record('DEPLOY_REQUESTED', 'QUEUED');
   await record('APPLY_STARTED', 'DEPLOYING');
   await withClusterLock(deps.pool, deps.clusterId, async (client) => {
-    await setClusterModel(client, deps.clusterId, modelKey, renderLlmConfig(modelId, spec, 'r1', deps.render));
-    const desired = await listClusterModels(client, deps.clusterId);
+    await writeClusterEntry(client, deps.clusterId, modelKey, renderModelConfig(modelId, spec, 'r1', deps.render));
+    const entries = await listClusterEntries(client, deps.clusterId);
+    const desired = entries.flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
     await deps.dashboard.getServeDetails();
-    const managed = renderManagedApplication(deps.render.appName, desired.map((m) => m.llmConfig as unknown as LlmConfig));
+    const managed = renderManagedApplication(deps.render.appName, desired);
     await deps.dashboard.putServeApplications(renderDeployBody(managed, []));
+    await markEntriesApplied(client, deps.clusterId, entries);
   });
   await record('APPLY_SUCCEEDED', 'DEPLOYING');
   for (;;) {

@@ -89,7 +89,7 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
     const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
     const models: SeededModel[] = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
     // The cluster serves every model, so the detail route's Serve status has its real size.
-    await new RayDashboardClient(ray.url).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.llmConfig)), []));
+    await new RayDashboardClient(ray.url).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
     // BENCH_CPU_PROFILE=1 writes a V8 CPU profile of the API process (read with bench/tools/topFunctions.ts).
     const profile = process.env.BENCH_CPU_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.workDir, 'profiles')}`] : [];
     api = await startChild('processes/api.ts', [], childEnv(env), profile);

@@ -15,10 +15,10 @@ import { createPool } from '../src/db/pool';
 import type { ModelState } from '../src/domain/lifecycle';
 import type { Pool } from 'pg';
 import { request } from 'undici';
-import { listClusterModels } from '../src/db/clusterModels';
+import { listClusterEntries } from '../src/db/clusterModels';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { LlmConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { ModelConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
 import { serveDetailsSchema } from '../src/ray/serveStatus';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
@@ -80,16 +80,16 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     }
     return round(median(ms));
   };
-  const desired = await listClusterModels(pool, clusterId);
-  const body = renderDeployBody(renderManagedApplication(appName, desired.map((m) => m.llmConfig as unknown as LlmConfig)), []);
-  const anyModel = (desired[0]?.llmConfig as unknown as LlmConfig).model_loading_config.model_id;
+  const desired = (await listClusterEntries(pool, clusterId)).flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
+  const body = renderDeployBody(renderManagedApplication(appName, desired), []);
+  const anyModel = (desired[0] as ModelConfig).llm_config.model_loading_config.model_id;
   const statusBody = await (await request(`${rayUrl}/api/serve/applications/`)).body.text();
   return {
     get_serve_status_and_parse: await timed(() => dashboard.getServeDetails()),
     serve_status_bytes: statusBody.length,
     // The product's share of the status read: JSON and schema parsing in the worker, without the double's rendering.
     parse_serve_status_only: await timed(async () => serveDetailsSchema.parse(JSON.parse(statusBody))),
-    read_desired_set: await timed(() => listClusterModels(pool, clusterId)),
+    read_desired_set: await timed(() => listClusterEntries(pool, clusterId)),
     put_all_models: await timed(() => dashboard.putServeApplications(body)),
     list_v1_models: await timed(() => ingress.listsModel(anyModel)),
     one_token_chat: await timed(() => ingress.answersChat(anyModel)),
@@ -123,7 +123,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const tokens = await createUsers(pool, userIds);
     const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
     const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
-    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.llmConfig)), []));
+    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
     worker = await startChild('processes/worker.ts', [], childEnv(env));
     log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
 

@@ -11,6 +11,11 @@ if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1 
   exit 1
 fi
 
+# Type-check everything, the benchmark harness included (no test tier imports it).
+echo "==> tsc --noEmit (project and bench)"
+npx tsc -p tsconfig.json --noEmit
+npx tsc -p bench/tsconfig.json --noEmit
+
 trap 'scripts/stack.sh down test' EXIT
 # Start from a clean slate: a fresh database and Temporal history for every run.
 scripts/stack.sh down test

@@ -2,14 +2,14 @@ import type { Pool } from 'pg';
 import type { ModelSnapshot } from '../../src/workflows/modelEntity';
 import { modelIdPrefix, newModelKey, publicModelId } from '../../src/domain/naming';
 import { ServingSpec, validateServingSpec } from '../../src/domain/servingSpec';
-import { LlmConfig, renderLlmConfig, RenderSettings } from '../../src/ray/serveConfig';
+import { ModelConfig, renderModelConfig, RenderSettings } from '../../src/ray/serveConfig';
 
 export interface SeededModel {
   modelKey: string;
   userId: string;
   modelId: string;
   spec: ServingSpec;
-  llmConfig: LlmConfig;
+  modelConfig: ModelConfig;
   /** The model as its workflow holds it after a first deploy that reached RUNNING. */
   snapshot: ModelSnapshot;
 }
@@ -43,7 +43,7 @@ export async function seedRunningModels(
         userId,
         modelId,
         spec,
-        llmConfig: renderLlmConfig(modelId, spec, 'r1', options.render),
+        modelConfig: renderModelConfig(modelId, spec, 'r1', options.render),
         snapshot: { modelKey, modelId, userId, seq: EVENTS.length, state: 'RUNNING', latest: revision, handledRevision: 1, lastGood: revision, errorSummary: null, deleteRequested: false },
       });
     }
@@ -63,8 +63,9 @@ export async function seedRunningModels(
     }
     if (options.clusterId) {
       await pool.query(
-        `INSERT INTO cluster_models (cluster_id, model_key, llm_config) SELECT $1, k, c FROM unnest($2::text[], $3::jsonb[]) AS t(k, c)`,
-        [options.clusterId, batch.map((m) => m.modelKey), batch.map((m) => JSON.stringify(m.llmConfig))],
+        // Seeded as already applied: what should run is what Ray accepted (generations 0, settled).
+        `INSERT INTO cluster_models (cluster_id, model_key, model_config, applied_config) SELECT $1, k, c, c FROM unnest($2::text[], $3::jsonb[]) AS t(k, c)`,
+        [options.clusterId, batch.map((m) => m.modelKey), batch.map((m) => JSON.stringify(m.modelConfig))],
       );
     }
   }
