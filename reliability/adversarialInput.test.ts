@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { errorBodySchema, modelDetailSchema, requestAckSchema } from '../src/api/contract/responseSchemas';
-import type { ApiResponse, CallOptions } from '../test/support/apiHarness';
+import type { ApiResponse, CallOptions } from '../test/support/httpClient';
 import { startApiHarness } from '../test/support/apiHarness';
 import { atScale, mustBeZero, recordFigures } from './support/figures';
 

@@ -68,13 +68,15 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   });
 
   const auth = [authenticate(pool, adminToken), perTokenRateLimit(config.api.rate_limit_per_minute)];
-  app.use('/api/v2', docsRoutes());
+  // One document serves the docs routes and tells the 405 handler which methods each path has.
+  const document = buildOpenApiDocument();
+  app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
   app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus }), modelRoutes({ pool, commands, config, serveStatus }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool }));
 
-  app.use(methodNotAllowed(buildOpenApiDocument().paths ?? {}));
+  app.use(methodNotAllowed(document.paths ?? {}));
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -16,7 +16,8 @@ import {
 } from '../../src/api/contract/responseSchemas';
 import { createPool } from '../../src/db/pool';
 import { issueToken, revokeToken } from '../../src/db/users';
-import { ApiResponse, CallOptions, serve, startApiHarness } from '../support/apiHarness';
+import { startApiHarness } from '../support/apiHarness';
+import { ApiResponse, CallOptions, serve } from '../support/httpClient';
 import { eventually } from '../support/stack';
 
 /**

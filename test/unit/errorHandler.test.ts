@@ -2,7 +2,7 @@ import express from 'express';
 import { errorHandler } from '../../src/api/errorHandler';
 import { errorBodySchema } from '../../src/api/contract/responseSchemas';
 import { isDatabaseUnavailable } from '../../src/db/unavailable';
-import { serve } from '../support/apiHarness';
+import { serve } from '../support/httpClient';
 
 describe('error handler', () => {
   it('answers an unexpected error with a generic 500 and no stack trace or internals', async () => {

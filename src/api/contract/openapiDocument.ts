@@ -114,6 +114,8 @@ const operations = {
 
 const op = (operationId: keyof typeof operations, tag: string): ZodOpenApiOperationObject => ({ operationId, tags: [tag], ...operations[operationId] });
 
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;
+
 /** The OpenAPI 3.1 document of the API, generated from the same zod schemas the routes use. */
 export function buildOpenApiDocument(publicApiUrl?: string) {
   return createDocument({
