@@ -123,7 +123,7 @@ export interface ModelProjection {
 
 /**
  * Records one event and moves the model's row to the projection that came with it, in one
- * transaction. `seq` comes from the workflow, so a retried call inserts nothing twice, and a
+ * statement. `seq` comes from the workflow, so a retried call inserts nothing twice, and a
  * late retry of an older event never moves the row backwards.
  */
 export async function recordEvent(
@@ -131,26 +131,26 @@ export async function recordEvent(
   event: { modelKey: string; seq: number; eventType: EventType; payload: Record<string, unknown> },
   projection: ModelProjection,
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      `INSERT INTO model_events (model_key, seq, event_type, payload) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (model_key, seq) DO NOTHING`,
-      [event.modelKey, event.seq, event.eventType, JSON.stringify(event.payload)],
-    );
-    await client.query(
-      `UPDATE models
-          SET state = $3, revision = $4, spec = $5, error_summary = $6, last_event_seq = $2, updated_at = now(),
-              deleted_at = CASE WHEN $3 = 'DELETED' THEN now() ELSE deleted_at END
-        WHERE model_key = $1 AND last_event_seq < $2`,
-      [event.modelKey, event.seq, projection.state, projection.revision, JSON.stringify(projection.spec), projection.errorSummary],
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  // One statement, so one round trip and atomic without a transaction: the event and the row it
+  // implies land together or not at all, and a replayed write changes nothing.
+  await pool.query(
+    `WITH recorded AS (
+       INSERT INTO model_events (model_key, seq, event_type, payload) VALUES ($1, $2, $7, $8)
+       ON CONFLICT (model_key, seq) DO NOTHING
+     )
+     UPDATE models
+        SET state = $3, revision = $4, spec = $5, error_summary = $6, last_event_seq = $2, updated_at = now(),
+            deleted_at = CASE WHEN $3 = 'DELETED' THEN now() ELSE deleted_at END
+      WHERE model_key = $1 AND last_event_seq < $2`,
+    [
+      event.modelKey,
+      event.seq,
+      projection.state,
+      projection.revision,
+      JSON.stringify(projection.spec),
+      projection.errorSummary,
+      event.eventType,
+      JSON.stringify(event.payload),
+    ],
+  );
 }
