@@ -26,6 +26,18 @@ export interface WatchReadinessInput {
 
 export type WatchReadinessResult = { ready: true; progress: ReadinessProgress } | { ready: false; progress: ReadinessProgress };
 
+/**
+ * The first status poll after a change comes soon and the pause doubles up to the poll interval:
+ * a small model is often ready a poll or two after Ray takes the config, a large one takes
+ * minutes either way.
+ */
+const FIRST_POLL_DELAY_MS = 50;
+/**
+ * A rollout's first progress is reported to the workflow (an event, a workflow task) only once it
+ * has lasted this long: the moments right after a PUT, while Ray picks the config up, are not news.
+ */
+const FIRST_REPORT_AFTER_MS = 1_000;
+
 const sameProgress = (a: ReadinessProgress | null, b: ReadinessProgress) =>
   a !== null && a.readyReplicas === b.readyReplicas && a.targetReplicas === b.targetReplicas && a.message === b.message;
 
@@ -44,6 +56,8 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
     // One round makes up to four network calls; each is preceded by a heartbeat carrying the last
     // progress, so a slow round cannot outlast the heartbeat timeout and be retried from scratch forever.
     const beat = () => context.heartbeat(last);
+    const startedAt = Date.now();
+    let pollDelayMs = Math.min(FIRST_POLL_DELAY_MS, deps.pollIntervalMs);
     for (;;) {
       const progress = await checkOnce(deps, input, deploymentName, beat);
       if (progress === 'ready') return { ready: true, progress: { readyReplicas: input.targetReplicas, targetReplicas: input.targetReplicas, message: 'ready' } };
@@ -56,8 +70,10 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
           { progress },
         );
       }
-      if (!sameProgress(input.lastProgress, progress) || Date.now() >= watchUntil) return { ready: false, progress };
-      await context.sleep(deps.pollIntervalMs);
+      const worthReporting = input.lastProgress !== null || Date.now() - startedAt >= FIRST_REPORT_AFTER_MS;
+      if ((worthReporting && !sameProgress(input.lastProgress, progress)) || Date.now() >= watchUntil) return { ready: false, progress };
+      await context.sleep(pollDelayMs);
+      pollDelayMs = Math.min(pollDelayMs * 2, deps.pollIntervalMs);
     }
   };
 }

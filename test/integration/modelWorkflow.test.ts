@@ -48,6 +48,13 @@ const modelIdOf = async (key: string) => {
 };
 
 describe('model workflow against real Temporal and Postgres (Ray double)', () => {
+  it('records no progress for a model ready within the first second (the moments after a PUT are not news)', async () => {
+    // The double shows every new deployment starting on the first status read and ready after 300 ms.
+    const ack = await commands.deploy('alice', spec('quick'));
+    await reaches(ack.model_key, 'RUNNING');
+    expect(await eventTypes(ack.model_key)).toEqual(['DEPLOY_REQUESTED', 'APPLY_STARTED', 'APPLY_SUCCEEDED', 'RUNNING']);
+  });
+
   it('deploys a model to RUNNING and records every step once, in order', async () => {
     // Held until one progress report is recorded, so the sequence does not depend on timing.
     ray.faults.holdReady.add('happy');

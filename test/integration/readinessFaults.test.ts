@@ -79,7 +79,19 @@ beforeEach(async () => {
   await new RayDashboardClient(ray.url).putServeApplications({ applications: [] });
 });
 
+/** A watch after the rollout's first report: any change is reported at once. */
+const ALREADY_REPORTED = { lastProgress: { readyReplicas: 0, targetReplicas: 1, message: 'deployment UPDATING' } };
+
 describe('readiness under Ray faults (double)', () => {
+  it('rides out a blip in the first second of a rollout without reporting it', async () => {
+    await deploy();
+    ray.faults.getStatus = { status: 500, remaining: 1 };
+    const first = await watch();
+    expect(first).toMatchObject({ ready: true, progress: { message: 'ready' } });
+    expect(ray.faults.getStatus?.remaining ?? 0).toBe(0); // the 500 was served and absorbed
+  });
+
+
   it('reports a dashboard too slow for its timeout as progress, then goes on to ready', async () => {
     await deploy();
     ray.faults.dashboardDelayMs = 1_000;
@@ -93,7 +105,7 @@ describe('readiness under Ray faults (double)', () => {
   it('reports a 500 from the dashboard as progress, not as a failed rollout', async () => {
     await deploy();
     ray.faults.getStatus = { status: 500, remaining: 1 };
-    const failedGet = await watch();
+    const failedGet = await watch(ALREADY_REPORTED);
     expect(failedGet).toMatchObject({ ready: false, progress: { readyReplicas: 0, message: expect.stringMatching(/Ray answered 500/) } });
     expect(await watchUntilReady()).toContain('ready');
   });
@@ -103,7 +115,7 @@ describe('readiness under Ray faults (double)', () => {
     await watchUntilReady();
     const restarting = ray.restart(400);
     await new Promise((r) => setTimeout(r, 50));
-    const during = await watch().finally(() => restarting);
+    const during = await watch(ALREADY_REPORTED).finally(() => restarting);
     expect(during.progress.message).toMatch(/Ray dashboard unreachable .*ECONNREFUSED/);
     await restarting;
     expect(await watchUntilReady()).toContain('ready');
