@@ -34,6 +34,9 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
+  // Answers are never cached (Cache-Control: no-store below), so an ETag, a hash of every body,
+  // would be work for nothing.
+  app.set('etag', false);
   // One log line per request; the logger redacts Authorization and cookies.
   app.use(
     pinoHttp({

@@ -4,7 +4,7 @@ import type { AppConfig } from '../../config/config';
 import { getModel, listEvents, listModels, ModelRow } from '../../db/models';
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
-import { checkReplicas, parseEngineKwargs, ServingSpec, specToYaml, validateServingSpec } from '../../domain/servingSpec';
+import { checkReplicas, parseEngineKwargs, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
 import { deploymentNameFor } from '../../ray/serveConfig';
 import { currentUser } from '../auth';
 import { patchModelSchema, type PatchModel } from '../contract/requestSchemas';
@@ -12,6 +12,7 @@ import type { ModelDetailBody, ModelServeStatusBody, RequestAckBody } from '../c
 import type { ModelCommands } from '../modelCommands';
 import type { ServeStatusCache } from '../serveStatusCache';
 import { requireJsonBody } from '../jsonBody';
+import { resolvedSpecYaml } from '../resolvedSpecYaml';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
 
@@ -109,7 +110,7 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     const serve = await serveStatusOf(row);
     const body: ModelDetailBody = {
       model: toServingModel(row, openaiBaseUrl),
-      resolved_spec_yaml: specToYaml(row.spec),
+      resolved_spec_yaml: resolvedSpecYaml(row.spec),
       events: events.map((e) => ({ seq: e.seq, event_type: e.eventType, created_at: isoUtc(e.createdAt), payload: e.payload })),
       serve_status: serve,
     };
