@@ -37,17 +37,10 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   // Answers are never cached (Cache-Control: no-store below), so an ETag, a hash of every body,
   // would be work for nothing.
   app.set('etag', false);
-  // One log line per request; the logger redacts Authorization and cookies. The line names the
-  // request and its status only: serializing every request and response header (helmet's long
-  // CSP included) cost CPU on every request and a kilobyte in every line (docs/benchmarks.md, F3).
+  // One log line per request; the logger redacts Authorization and cookies.
   app.use(
     pinoHttp({
       logger,
-      wrapSerializers: false,
-      serializers: {
-        req: (req: Request) => ({ id: req.id, method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress }),
-        res: (res: Response) => ({ statusCode: res.statusCode }),
-      },
       autoLogging: { ignore: (req) => req.url === '/healthz' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     }),
