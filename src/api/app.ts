@@ -18,6 +18,7 @@ import { docsRoutes } from './routes/docs';
 import { modelRoutes } from './routes/models';
 import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
+import { TokenCache } from './tokenCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
 
 export interface ApiDependencies {
@@ -33,6 +34,9 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
+  // Answers are never cached (Cache-Control: no-store below), so an ETag, a hash of every body,
+  // would be work for nothing.
+  app.set('etag', false);
   // One log line per request; the logger redacts Authorization and cookies.
   app.use(
     pinoHttp({
@@ -67,14 +71,15 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', postgres: db, temporal: tmp });
   });
 
-  const auth = [authenticate(pool, adminToken), perTokenRateLimit(config.api.rate_limit_per_minute)];
+  const tokenCache = new TokenCache(config.api.token_cache_ttl_s * 1000);
+  const auth = [authenticate(pool, adminToken, tokenCache), perTokenRateLimit(config.api.rate_limit_per_minute)];
   // One document serves the docs routes and tells the 405 handler which methods each path has.
   const document = buildOpenApiDocument();
   app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
   app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus }), modelRoutes({ pool, commands, config, serveStatus }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
-  app.use('/api/v2/users', auth, adminRoutes({ pool }));
+  app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache }));
 
   app.use(methodNotAllowed(document.paths ?? {}));
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));

@@ -1,13 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { hashToken } from '../db/users';
 import { ApiError } from '../domain/apiError';
+import { currentTokenHash } from './auth';
 
 const WINDOW_MS = 60_000;
 
 /**
  * A per-token limit on authenticated requests, so one runaway script cannot starve everyone
- * else. Counted per token (by its hash, never the secret) after authentication; `limitPerMinute`
+ * else. Counted per token (by the hash authentication computed, never the secret); `limitPerMinute`
  * 0 turns it off (benchmarks). Counters live in the process: one API replica, one budget.
  */
 export function perTokenRateLimit(limitPerMinute: number): RequestHandler {
@@ -17,7 +17,7 @@ export function perTokenRateLimit(limitPerMinute: number): RequestHandler {
     limit: limitPerMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    keyGenerator: (req) => hashToken(req.get('authorization') ?? '').toString('hex'),
+    keyGenerator: currentTokenHash,
     handler: (_req, _res, next) =>
       next(new ApiError(429, 'rate_limited', `this token sent more than ${limitPerMinute} requests in a minute; wait and retry (see Retry-After)`)),
   });

@@ -3,7 +3,7 @@ import { publicModelId } from '../domain/naming';
 import type { ServingModelBody } from './contract/responseSchemas';
 
 /** ISO-8601 UTC without milliseconds, as in the contract's examples. */
-export const isoUtc = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const isoUtc = (at: Date) => `${at.toISOString().slice(0, 19)}Z`; // YYYY-MM-DDTHH:mm:ss of YYYY-MM-DDTHH:mm:ss.sssZ
 
 /** The ServingModel of contract section 1.2, built from a model row. */
 export function toServingModel(row: ModelRow, openaiBaseUrl: string): ServingModelBody {

@@ -30,6 +30,11 @@ const configSchema = z
         port: z.coerce.number().int().min(1).max(65535),
         /** Authenticated requests per token and minute; 0 turns the limit off. */
         rate_limit_per_minute: z.coerce.number().int().min(0).default(600),
+        /**
+         * How long a token that authenticated is remembered by one API process; 0 turns the cache
+         * off. A token revoked through another replica keeps working here for at most this long.
+         */
+        token_cache_ttl_s: z.coerce.number().min(0).max(300).default(5),
       })
       .strict(),
     database: z.object({ url: z.string().url() }).strict(),
@@ -77,6 +82,7 @@ export function engineProbesFor(config: AppConfig): { baseUrl: string; paths: st
 const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['API_PORT', ['api', 'port']],
   ['ARGUS_RATE_LIMIT_PER_MINUTE', ['api', 'rate_limit_per_minute']],
+  ['ARGUS_TOKEN_CACHE_TTL_S', ['api', 'token_cache_ttl_s']],
   ['ARGUS_DATABASE_URL', ['database', 'url']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],

@@ -113,6 +113,27 @@ export async function listEvents(db: Queryable, modelKey: string): Promise<Event
   return result.rows.map((r) => ({ seq: r.seq, eventType: r.event_type, payload: r.payload, createdAt: r.created_at }));
 }
 
+/**
+ * A model and its events in one round trip (the detail route): the events come as one JSON array
+ * built by PostgreSQL, oldest first. Null when there is no such model.
+ */
+export async function getModelWithEvents(db: Queryable, modelKey: string): Promise<{ model: ModelRow; events: EventRow[] } | null> {
+  const result = await db.query<DbModelRow & { events: Array<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: string }> }>({
+    name: 'get-model-with-events',
+    text: `SELECT ${MODEL_COLUMNS},
+                  (SELECT coalesce(json_agg(json_build_object('seq', e.seq, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) ORDER BY e.seq), '[]')
+                     FROM model_events e WHERE e.model_key = m.model_key) AS events
+             FROM models m WHERE model_key = $1`,
+    values: [modelKey],
+  });
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    model: toModel(row),
+    events: row.events.map((e) => ({ seq: e.seq, eventType: e.event_type, payload: e.payload, createdAt: new Date(e.created_at) })),
+  };
+}
+
 /** The part of a model's state the workflow owns; written with every event. */
 export interface ModelProjection {
   state: ModelState;

@@ -36,20 +36,27 @@ export async function issueToken(pool: Pool, userId: string): Promise<{ tokenId:
   return { tokenId, token };
 }
 
-export async function revokeToken(pool: Pool, userId: string, tokenId: string): Promise<boolean> {
-  const result = await pool.query(
-    'UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1 AND user_id = $2 AND revoked_at IS NULL',
+/** Revokes an active token; returns its hash (so a cache of looked-up tokens can drop it), or null if there was none. */
+export async function revokeToken(pool: Pool, userId: string, tokenId: string): Promise<{ tokenHash: Buffer } | null> {
+  const result = await pool.query<{ token_hash: Buffer }>(
+    'UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING token_hash',
     [tokenId, userId],
   );
-  return result.rowCount === 1;
+  const row = result.rows[0];
+  return row ? { tokenHash: row.token_hash } : null;
 }
 
-export async function findUserByToken(pool: Pool, token: string): Promise<User | null> {
-  const result = await pool.query<{ user_id: string; is_admin: boolean }>(
-    `SELECT u.user_id, u.is_admin FROM api_tokens t JOIN users u USING (user_id)
-      WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
-    [hashToken(token)],
-  );
+/**
+ * The user an active token (given by its hash) belongs to. A named (prepared) statement, like the
+ * API's model reads: it runs on nearly every request, so PostgreSQL plans it once per connection.
+ */
+export async function findUserByTokenHash(pool: Pool, tokenHash: Buffer): Promise<User | null> {
+  const result = await pool.query<{ user_id: string; is_admin: boolean }>({
+    name: 'find-user-by-token-hash',
+    text: `SELECT u.user_id, u.is_admin FROM api_tokens t JOIN users u USING (user_id)
+            WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
+    values: [tokenHash],
+  });
   const row = result.rows[0];
   return row ? { userId: row.user_id, isAdmin: row.is_admin } : null;
 }

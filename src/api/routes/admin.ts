@@ -3,13 +3,14 @@ import type { Pool } from 'pg';
 import { ensureUser, issueToken, listTokens, revokeToken, userExists } from '../../db/users';
 import { badRequest, conflict, notFound } from '../../domain/apiError';
 import { requireAdmin } from '../auth';
+import type { TokenCache } from '../tokenCache';
 import { createUserSchema } from '../contract/requestSchemas';
 import { requireJsonBody } from '../jsonBody';
 import { isoUtc } from '../servingModelView';
 
 /** Admin-only endpoints: users and their tokens. */
-export function adminRoutes(deps: { pool: Pool }): Router {
-  const { pool } = deps;
+export function adminRoutes(deps: { pool: Pool; tokenCache: TokenCache }): Router {
+  const { pool, tokenCache } = deps;
   const router = Router();
   router.use(requireAdmin);
 
@@ -42,6 +43,8 @@ export function adminRoutes(deps: { pool: Pool }): Router {
   router.delete('/:user_id/tokens/:token_id', async (req, res) => {
     const revoked = await revokeToken(pool, req.params.user_id as string, req.params.token_id as string);
     if (!revoked) throw notFound(`active token ${req.params.token_id} of user ${req.params.user_id} not found`);
+    // Refused by this process from the next request on; other replicas within their cache's TTL.
+    tokenCache.evict(revoked.tokenHash.toString('hex'));
     res.json({ token_id: req.params.token_id, revoked: true });
   });
 

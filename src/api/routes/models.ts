@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/config';
-import { getModel, listEvents, listModels, ModelRow } from '../../db/models';
+import { getModel, getModelWithEvents, listModels, ModelRow } from '../../db/models';
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
-import { checkReplicas, parseEngineKwargs, ServingSpec, specToYaml, validateServingSpec } from '../../domain/servingSpec';
+import { checkReplicas, parseEngineKwargs, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
 import { deploymentNameFor } from '../../ray/serveConfig';
 import { currentUser } from '../auth';
 import { patchModelSchema, type PatchModel } from '../contract/requestSchemas';
@@ -12,6 +12,7 @@ import type { ModelDetailBody, ModelServeStatusBody, RequestAckBody } from '../c
 import type { ModelCommands } from '../modelCommands';
 import type { ServeStatusCache } from '../serveStatusCache';
 import { requireJsonBody } from '../jsonBody';
+import { resolvedSpecYaml } from '../resolvedSpecYaml';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
 
@@ -100,16 +101,15 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
 
   router.get('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
-    // The row and its events are read in parallel (one database round trip instead of two in a
-    // row); the events are only used once the row shows the caller owns the model.
-    const [row, events] = await Promise.all([
-      ownedModel(user.userId, req.params.model_key),
-      MODEL_KEY_PATTERN.test(req.params.model_key) ? listEvents(pool, req.params.model_key) : Promise.resolve([]),
-    ]);
+    // The row and its events in one query; the events are only used once the row shows the caller owns the model.
+    const modelKey = req.params.model_key;
+    const found = MODEL_KEY_PATTERN.test(modelKey) ? await getModelWithEvents(pool, modelKey) : null;
+    if (!found || found.model.userId !== user.userId) throw notFound(`model ${modelKey} not found`);
+    const { model: row, events } = found;
     const serve = await serveStatusOf(row);
     const body: ModelDetailBody = {
       model: toServingModel(row, openaiBaseUrl),
-      resolved_spec_yaml: specToYaml(row.spec),
+      resolved_spec_yaml: resolvedSpecYaml(row.spec),
       events: events.map((e) => ({ seq: e.seq, event_type: e.eventType, created_at: isoUtc(e.createdAt), payload: e.payload })),
       serve_status: serve,
     };
