@@ -6,9 +6,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -46,15 +44,6 @@ const { recordModelEvent } = proxyActivities<ModelActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
-// A lifecycle event is one short, idempotent Postgres statement. As a local activity it runs
-// inside the workflow task that emits it, instead of costing a round trip through the Temporal
-// server per event (most of a rollout's control-plane time, see docs/benchmarks.md). Histories
-// recorded before this change keep replaying through the regular activity above.
-const LOCAL_EVENT_RECORDS = 'record-events-as-local-activities';
-const { recordModelEvent: recordModelEventLocally } = proxyLocalActivities<ModelActivities>({
-  startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
 const { applyModelToCluster } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
@@ -83,18 +72,8 @@ const WATCH_WINDOW_MS = 60_000;
 export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   const model = input.carried ? new ModelEntity(input.carried) : ModelEntity.first(input.modelKey, input.modelId, input.userId, input.initialSpec);
 
-  // Events are written one at a time, in the order they were emitted. Local activities must not
-  // overlap: two finishing close together are resolved in separate activations when they run but
-  // may be resolved in one when replayed, and the commands that follow would then come out in a
-  // different order (a nondeterminism error).
-  let lastRecord: Promise<unknown> = Promise.resolve();
-  const record = (event: ModelEvent | null): Promise<void> => {
-    if (!event) return Promise.resolve();
-    const options = { summary: `record ${event.eventType}` };
-    if (!patched(LOCAL_EVENT_RECORDS)) return recordModelEvent.executeWithOptions(options, [event]);
-    const written = lastRecord.then(() => recordModelEventLocally.executeWithOptions(options, [event]));
-    lastRecord = written.catch(() => undefined);
-    return written;
+  const record = async (event: ModelEvent | null) => {
+    if (event) await recordModelEvent.executeWithOptions({ summary: `record ${event.eventType}` }, [event]);
   };
   const refuse = (err: unknown) => {
     if (err instanceof RequestRefused) throw ApplicationFailure.create({ type: 'RequestRefused', message: err.message, nonRetryable: true });

@@ -2,6 +2,7 @@ import { createPool } from '../../src/db/pool';
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { ServingSpec } from '../../src/domain/servingSpec';
+import { workflowIdFor } from '../../src/workflows/searchAttributes';
 import { FaultProxy } from '../support/faultProxy';
 import { RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
@@ -49,6 +50,12 @@ afterAll(async () => {
   await ray?.stop();
 });
 
+interface PendingActivity {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  lastFailure?: { message?: string | null } | null;
+}
+
 describe('Postgres unreachable during a rollout', () => {
   it('retries recording events with backoff until Postgres is back, then completes the rollout', async () => {
     ray.faults.holdReady.add('pg-outage');
@@ -57,9 +64,13 @@ describe('Postgres unreachable during a rollout', () => {
 
     proxy.cut();
     ray.faults.holdReady.clear(); // the model becomes ready while its RUNNING event cannot be written
-    // Events are written by a local activity that retries inside the worker: each attempt is a
-    // connection the proxy refuses.
-    await eventually(async () => proxy.refused >= 3, 30_000, 'the RUNNING write to be retrying');
+    const handle = stack.client.workflow.getHandle(workflowIdFor(key));
+    const retrying = await eventually(async () => {
+      const pending = ((await handle.describe()).raw.pendingActivities ?? []) as PendingActivity[];
+      return pending.find((a) => a.activityType?.name === 'recordModelEvent' && (a.attempt ?? 0) >= 3);
+    }, 30_000, 'recordModelEvent retrying');
+    expect(retrying.lastFailure?.message).toBeTruthy();
+    expect(proxy.refused).toBeGreaterThan(0);
     expect((await getModel(direct, key))?.state).toBe('DEPLOYING');
 
     proxy.restore();

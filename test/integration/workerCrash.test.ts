@@ -156,10 +156,10 @@ describe('worker killed with SIGKILL in the middle of each phase', () => {
     // stays unacknowledged while the worker retries.
     postgres.cut();
     const scaling = handle.executeUpdate(scaleUpdate, { args: [{ num_replicas: 3 }] });
-    // The event is written by a local activity, which retries inside the worker: each attempt
-    // is a connection the proxy refuses.
-    const refusedBefore = postgres.refused;
-    await eventually(async () => postgres.refused >= refusedBefore + 2, 30_000, 'the SCALE_REQUESTED write to be retrying');
+    await eventually(async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.some((a) => a.activityType?.name === 'recordModelEvent' && (a.attempt ?? 0) >= 2);
+    }, 30_000, 'the SCALE_REQUESTED write to be retrying');
     await worker.kill();
     postgres.restore();
     await worker.start();
