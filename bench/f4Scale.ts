@@ -65,8 +65,9 @@ async function queryAll(client: Client, models: SeededModel[], concurrency: numb
 
 /**
  * The I/O one scale rollout does, each step timed alone with the product's own clients (median of
- * 5): two Serve status reads (the cluster writer's and the readiness check's), the desired set
- * read, one PUT of every model, and the ingress probes. Explains the scale figure.
+ * 5): the Serve status reads (the cluster writer's, for the foreign apps, and the readiness
+ * check's, for one deployment; the whole parse and the bare JSON.parse beside them), the desired
+ * set read, one PUT of every model, and the ingress probes. Explains the scale figure.
  */
 async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string, serverCls: string | null): Promise<Record<string, number>> {
   const dashboard = new RayDashboardClient(rayUrl, 120_000);
