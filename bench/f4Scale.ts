@@ -15,10 +15,10 @@ import { createPool } from '../src/db/pool';
 import type { ModelState } from '../src/domain/lifecycle';
 import type { Pool } from 'pg';
 import { request } from 'undici';
-import { listClusterEntries } from '../src/db/clusterModels';
+import { listClusterEntries, listDesiredEntries } from '../src/db/clusterModels';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { ModelConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { deploymentNameFor, ModelConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
 import { serveDetailsSchema } from '../src/ray/serveStatus';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
@@ -65,10 +65,11 @@ async function queryAll(client: Client, models: SeededModel[], concurrency: numb
 
 /**
  * The I/O one scale rollout does, each step timed alone with the product's own clients (median of
- * 5): two Serve status reads (the cluster writer's and the readiness check's), the desired set
- * read, one PUT of every model, and the ingress probes. Explains the scale figure.
+ * 5): the Serve status reads (the cluster writer's, for the foreign apps, and the readiness
+ * check's, for one deployment; the whole parse and the bare JSON.parse beside them), the desired
+ * set read, one PUT of every model, and the ingress probes. Explains the scale figure.
  */
-async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string): Promise<Record<string, number>> {
+async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string, serverCls: string | null): Promise<Record<string, number>> {
   const dashboard = new RayDashboardClient(rayUrl, 120_000);
   const ingress = new IngressClient(rayUrl);
   const timed = async (work: () => Promise<unknown>) => {
@@ -89,7 +90,12 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     serve_status_bytes: statusBody.length,
     // The product's share of the status read: JSON and schema parsing in the worker, without the double's rendering.
     parse_serve_status_only: await timed(async () => serveDetailsSchema.parse(JSON.parse(statusBody))),
+    // What a rollout now reads: one deployment (readiness) and the foreign apps (writer), each after JSON.parse.
+    get_one_deployment: await timed(() => dashboard.getDeploymentDetails(appName, deploymentNameFor(anyModel, serverCls))),
+    get_foreign_apps: await timed(() => dashboard.getForeignApplications(appName)),
+    json_parse_serve_status_only: await timed(async () => JSON.parse(statusBody)),
     read_desired_set: await timed(() => listClusterEntries(pool, clusterId)),
+    read_desired_configs_only: await timed(() => listDesiredEntries(pool, clusterId)),
     put_all_models: await timed(() => dashboard.putServeApplications(body)),
     list_v1_models: await timed(() => ingress.listsModel(anyModel)),
     one_token_chat: await timed(() => ingress.answersChat(anyModel)),
@@ -170,7 +176,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
       scaleMs.push(performance.now() - started);
     }
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
-    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName);
+    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName, render.serverCls);
     log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
 
     const recoverS: number[] = [];

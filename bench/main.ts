@@ -41,7 +41,8 @@ const SIZES = smoke
       f1: { runs: 3, samplesPerRun: 30, warmupSamples: 3 },
       f2: { runs: 3, users: 10, modelsPerUser: 10, timeoutMs: 300_000 },
       f3: { runs: 3, users: 50, modelsPerUser: 20, durationS: 30, warmupS: 3, connections: 10 },
-      f4: { users: 50, modelsPerUser: 100, scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 300 },
+      // BENCH_F4_MODELS_PER_USER shrinks F4 (50 users x this many models) for quicker trials of a change.
+      f4: { users: 50, modelsPerUser: Number(process.env.BENCH_F4_MODELS_PER_USER ?? 100), scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 300 },
       f5: { runs: 3 },
     };
 

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { ClusterEntry, isPending, listClusterEntries, markEntriesApplied, markEntryRejected } from '../db/clusterModels';
+import { DesiredEntry, hasPendingEntries, isPending, listClusterEntries, listDesiredEntries, markEntriesApplied, markEntryRejected } from '../db/clusterModels';
 import { RayRequestError } from '../ray/dashboardClient';
 import { ModelConfig, ServeApplication, renderDeployBody, renderManagedApplication } from '../ray/serveConfig';
 import type { ActivityDependencies } from './dependencies';
@@ -19,10 +19,12 @@ export interface FlushOutcome {
  * Transient failures (Ray unreachable, 5xx) propagate and leave the entries pending.
  */
 export async function flushPendingEntries(deps: ActivityDependencies, client: PoolClient): Promise<FlushOutcome> {
-  const entries = await listClusterEntries(client, deps.clusterId);
+  // Another writer may have landed everything already: find out before reading every config.
+  if (!(await hasPendingEntries(client, deps.clusterId))) return { puts: 0, rejected: [] };
+  const entries = await listDesiredEntries(client, deps.clusterId);
   const pending = entries.filter(isPending);
   if (pending.length === 0) return { puts: 0, rejected: [] };
-  const foreignApps = await foreignApplications(deps);
+  const foreignApps = await deps.dashboard.getForeignApplications(deps.render.appName);
 
   const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
   const batch = await tryPut(deps, desired, foreignApps);
@@ -31,13 +33,14 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
     return { puts: 1, rejected: [] };
   }
   if (pending.length === 1) {
-    await markEntryRejected(client, deps.clusterId, pending[0] as ClusterEntry, batch.message);
-    return { puts: 1, rejected: [(pending[0] as ClusterEntry).modelKey] };
+    await markEntryRejected(client, deps.clusterId, pending[0] as DesiredEntry, batch.message);
+    return { puts: 1, rejected: [(pending[0] as DesiredEntry).modelKey] };
   }
 
   // Isolate the refused change(s): start from what Ray last accepted and add one change at a time.
   const outcome: FlushOutcome = { puts: 1, rejected: [] };
-  let baseline = new Map(entries.flatMap((e) => (e.appliedConfig ? [[e.modelKey, e.appliedConfig] as const] : [])));
+  const applied = await listClusterEntries(client, deps.clusterId);
+  let baseline = new Map(applied.flatMap((e) => (e.appliedConfig ? [[e.modelKey, e.appliedConfig] as const] : [])));
   for (const entry of pending) {
     const candidate = new Map(baseline);
     if (entry.modelConfig === null) candidate.delete(entry.modelKey);
@@ -53,14 +56,6 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
     }
   }
   return outcome;
-}
-
-/** Apps on the cluster this product does not manage, sent back exactly as Ray reports them deployed. */
-async function foreignApplications(deps: ActivityDependencies): Promise<ServeApplication[]> {
-  const live = await deps.dashboard.getServeDetails();
-  return Object.values(live.applications)
-    .filter((app) => app.name !== deps.render.appName && app.deployed_app_config)
-    .map((app) => app.deployed_app_config as unknown as ServeApplication);
 }
 
 /** One PUT of a complete desired set; a refusal (4xx) is returned, anything else thrown. */

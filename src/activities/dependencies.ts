@@ -14,6 +14,14 @@ export interface ActivityDependencies {
   pollIntervalMs: number;
   /** Health endpoints of the engine itself, probed after the three standard readiness checks. */
   engineProbes?: { baseUrl: string; paths: string[] };
-  /** How long a cluster write waits to gather neighbouring changes into its PUT (default 50 ms). */
+  /**
+   * Longest a cluster write waits for changes on their way to join its PUT (default 1 s); it
+   * waits only while there are some.
+   */
   applyGatherMs?: number;
+  /**
+   * How many changes are on their way to the cluster besides the applies already waiting
+   * (default: models accepted whose apply has not written their entry yet); tests narrow it to their models.
+   */
+  changesOnTheirWay?: (waiting: string[]) => Promise<number>;
 }

@@ -85,7 +85,7 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
   let details;
   beat();
   try {
-    details = await deps.dashboard.getServeDetails();
+    details = await deps.dashboard.getDeploymentDetails(deps.render.appName, deploymentName);
   } catch (err) {
     if (err instanceof RayRequestError) return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: err.message };
     throw err;
@@ -128,7 +128,7 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
     for (;;) {
       context.heartbeat({ message }); // before each call, as in the readiness watch
       try {
-        const details = await deps.dashboard.getServeDetails();
+        const details = await deps.dashboard.getDeploymentDetails(deps.render.appName, deploymentName);
         const app = details.applications[deps.render.appName];
         if (!app?.deployments[deploymentName]) {
           // The ingress is rebuilt after the deployment goes; until then it still lists the model.

@@ -45,7 +45,7 @@ export interface ClusterEntry {
   rejection: string | null;
 }
 
-export const isPending = (entry: ClusterEntry) => entry.generation > entry.settledGeneration;
+export const isPending = (entry: Pick<ClusterEntry, 'generation' | 'settledGeneration'>) => entry.generation > entry.settledGeneration;
 
 /**
  * Writes one model's desired entry (null: take it off the cluster) under the next generation,
@@ -59,6 +59,59 @@ export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string
     [clusterId, modelKey, modelConfig === null ? null : JSON.stringify(modelConfig)],
   );
   return Number(result.rows[0]?.generation);
+}
+
+/** Where one model's latest change stands, without any config: what an apply checks after its flush. */
+export async function readEntryProgress(
+  db: Pool | PoolClient,
+  clusterId: string,
+  modelKey: string,
+): Promise<Pick<ClusterEntry, 'generation' | 'settledGeneration' | 'rejectedGeneration' | 'rejection'> | null> {
+  const result = await db.query<{ generation: string; settled_generation: string; rejected_generation: string | null; rejection: string | null }>(
+    'SELECT generation, settled_generation, rejected_generation, rejection FROM cluster_models WHERE cluster_id = $1 AND model_key = $2',
+    [clusterId, modelKey],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    generation: Number(row.generation),
+    settledGeneration: Number(row.settled_generation),
+    rejectedGeneration: row.rejected_generation === null ? null : Number(row.rejected_generation),
+    rejection: row.rejection,
+  };
+}
+
+/** How many models the cluster's desired set holds (removals still pending excluded). */
+export async function countDesiredModels(db: Pool | PoolClient, clusterId: string): Promise<number> {
+  const result = await db.query<{ n: string }>('SELECT count(*) AS n FROM cluster_models WHERE cluster_id = $1 AND model_config IS NOT NULL', [clusterId]);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * A model accepted or started less than this long ago counts as a change on its way to the
+ * cluster. An older one is taken as stuck (its workflow not running), so it cannot slow every
+ * other deploy's gather for long.
+ */
+export const ON_THEIR_WAY_WINDOW_S = 30;
+
+/**
+ * How many changes are on their way to the cluster, other than `excluding` (the applies already
+ * waiting): models accepted (QUEUED) whose workflow has not started their apply, and models whose
+ * apply has started (last event APPLY_STARTED) but has not written its entry yet (the moment
+ * between the workflow recording the step and the activity running). `among` narrows the count
+ * to some models (tests sharing a database with others).
+ */
+export async function countModelsOnTheirWay(db: Pool | PoolClient, options: { clusterId: string; excluding: string[]; among?: string[] }): Promise<number> {
+  const result = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM models m
+      WHERE m.state IN ('QUEUED', 'DEPLOYING') AND m.updated_at > now() - make_interval(secs => $1)
+        AND NOT (m.model_key = ANY($2::text[])) AND ($3::text[] IS NULL OR m.model_key = ANY($3::text[]))
+        AND (m.state = 'QUEUED'
+             OR (EXISTS (SELECT 1 FROM model_events e WHERE e.model_key = m.model_key AND e.seq = m.last_event_seq AND e.event_type = 'APPLY_STARTED')
+                 AND NOT EXISTS (SELECT 1 FROM cluster_models c WHERE c.cluster_id = $4 AND c.model_key = m.model_key AND c.updated_at >= m.updated_at)))`,
+    [ON_THEIR_WAY_WINDOW_S, options.excluding, options.among ?? null, options.clusterId],
+  );
+  return Number(result.rows[0]?.n ?? 0);
 }
 
 /** Every entry of the cluster, in a stable order so identical sets render identical PUT bodies. */
@@ -87,21 +140,54 @@ export async function listClusterEntries(db: Pool | PoolClient, clusterId: strin
   }));
 }
 
+/** An entry as a flush needs it: its desired config and whether a change is pending. */
+export type DesiredEntry = Pick<ClusterEntry, 'modelKey' | 'modelConfig' | 'generation' | 'settledGeneration'>;
+
 /**
- * Marks entries as landed on the cluster: their config becomes the applied baseline and a
- * landed removal drops the entry. An entry rewritten since it was read keeps its newer change pending.
+ * Every entry's desired config, in a stable order, without the applied baselines (which only a
+ * refused batch needs): the one read of every model a flush makes.
  */
-export async function markEntriesApplied(db: PoolClient, clusterId: string, entries: ClusterEntry[]): Promise<void> {
-  for (const entry of entries) {
-    if (entry.modelConfig === null) {
-      await db.query('DELETE FROM cluster_models WHERE cluster_id = $1 AND model_key = $2 AND generation = $3', [clusterId, entry.modelKey, entry.generation]);
-    } else {
-      await db.query(
-        `UPDATE cluster_models SET applied_config = model_config, settled_generation = generation, updated_at = now()
-          WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,
-        [clusterId, entry.modelKey, entry.generation],
-      );
-    }
+export async function listDesiredEntries(db: Pool | PoolClient, clusterId: string): Promise<DesiredEntry[]> {
+  const result = await db.query<{ model_key: string; model_config: ModelConfig | null; generation: string; settled_generation: string }>(
+    'SELECT model_key, model_config, generation, settled_generation FROM cluster_models WHERE cluster_id = $1 ORDER BY model_key',
+    [clusterId],
+  );
+  return result.rows.map((r) => ({
+    modelKey: r.model_key,
+    modelConfig: r.model_config,
+    generation: Number(r.generation),
+    settledGeneration: Number(r.settled_generation),
+  }));
+}
+
+/** Whether any entry of the cluster has a change not yet on the cluster (no config is read). */
+export async function hasPendingEntries(db: Pool | PoolClient, clusterId: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM cluster_models WHERE cluster_id = $1 AND generation > settled_generation LIMIT 1', [clusterId]);
+  return result.rows.length > 0;
+}
+
+/**
+ * Marks entries as landed on the cluster, in one statement: their config becomes the applied
+ * baseline and a landed removal drops the entry. An entry rewritten since it was read keeps its
+ * newer change pending (the generation must still match).
+ */
+export async function markEntriesApplied(db: PoolClient, clusterId: string, entries: Pick<ClusterEntry, 'modelKey' | 'modelConfig' | 'generation'>[]): Promise<void> {
+  const removed = entries.filter((e) => e.modelConfig === null);
+  const landed = entries.filter((e) => e.modelConfig !== null);
+  if (removed.length > 0) {
+    await db.query(
+      `DELETE FROM cluster_models c USING unnest($2::text[], $3::bigint[]) AS r(model_key, generation)
+        WHERE c.cluster_id = $1 AND c.model_key = r.model_key AND c.generation = r.generation`,
+      [clusterId, removed.map((e) => e.modelKey), removed.map((e) => e.generation)],
+    );
+  }
+  if (landed.length > 0) {
+    await db.query(
+      `UPDATE cluster_models c SET applied_config = c.model_config, settled_generation = c.generation, updated_at = now()
+         FROM unnest($2::text[], $3::bigint[]) AS l(model_key, generation)
+        WHERE c.cluster_id = $1 AND c.model_key = l.model_key AND c.generation = l.generation`,
+      [clusterId, landed.map((e) => e.modelKey), landed.map((e) => e.generation)],
+    );
   }
 }
 
@@ -110,7 +196,7 @@ export async function markEntriesApplied(db: PoolClient, clusterId: string, entr
  * accepted, so a refused config never blocks the next writer, and the refusal is kept for the
  * apply that wrote it.
  */
-export async function markEntryRejected(db: PoolClient, clusterId: string, entry: ClusterEntry, rejection: string): Promise<void> {
+export async function markEntryRejected(db: PoolClient, clusterId: string, entry: Pick<ClusterEntry, 'modelKey' | 'generation'>, rejection: string): Promise<void> {
   await db.query(
     `UPDATE cluster_models SET model_config = applied_config, settled_generation = generation, rejected_generation = generation, rejection = $4, updated_at = now()
       WHERE cluster_id = $1 AND model_key = $2 AND generation = $3`,

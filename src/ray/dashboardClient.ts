@@ -1,6 +1,6 @@
 import { request } from 'undici';
-import { ServeDeployBody } from './serveConfig';
-import { ServeDetails, serveDetailsSchema } from './serveStatus';
+import type { ServeApplication, ServeDeployBody } from './serveConfig';
+import { foreignApplicationsIn, ServeDetails, serveDetailsSchema, singleDeploymentView } from './serveStatus';
 
 /** A Ray HTTP call that failed; `status` is absent when Ray could not be reached at all. */
 export class RayRequestError extends Error {
@@ -54,6 +54,27 @@ export class RayDashboardClient {
   async getServeDetails(): Promise<ServeDetails> {
     const body = await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs);
     return serveDetailsSchema.parse(JSON.parse(body));
+  }
+
+  /**
+   * The apps this product does not manage, as Ray reports them deployed. Only those apps are
+   * validated: the managed app's status (megabytes with thousands of models) is not walked.
+   */
+  async getForeignApplications(managedAppName: string): Promise<ServeApplication[]> {
+    return foreignApplicationsIn(await this.getServeDetailsJson(), managedAppName);
+  }
+
+  /**
+   * The Serve status narrowed to one deployment of one app (the app's own status and message
+   * kept): what a readiness check reads, validated like the whole status, at the cost of one
+   * deployment rather than every model's.
+   */
+  async getDeploymentDetails(appName: string, deploymentName: string): Promise<ServeDetails> {
+    return singleDeploymentView(await this.getServeDetailsJson(), appName, deploymentName);
+  }
+
+  private async getServeDetailsJson(): Promise<unknown> {
+    return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
   }
 
   async putServeApplications(config: ServeDeployBody): Promise<void> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ServeApplication } from './serveConfig';
 
 /**
  * Shapes of `GET /api/serve/applications/` as recorded from Ray 2.58; unknown keys pass
@@ -32,6 +33,38 @@ export const serveDetailsSchema = z.looseObject({
 });
 
 export type ServeDetails = z.infer<typeof serveDetailsSchema>;
+
+/** Just enough of the whole status to find the apps in it, without walking their contents. */
+const appIndexSchema = z.looseObject({ applications: z.record(z.string(), z.unknown()).default({}) });
+/** An app's own fields, its deployments left unread. */
+const appHeaderSchema = applicationSchema.omit({ deployments: true }).extend({ deployments: z.record(z.string(), z.unknown()).default({}) });
+
+/**
+ * The status as `serveDetailsSchema` would parse it, but holding only `deploymentName` of
+ * `appName`: the other apps and deployments are not validated (with thousands of models the
+ * whole status is megabytes, and a readiness check needs one deployment).
+ */
+export function singleDeploymentView(raw: unknown, appName: string, deploymentName: string): ServeDetails {
+  const index = appIndexSchema.parse(raw);
+  const rawApp = index.applications[appName];
+  if (rawApp === undefined) return { applications: {} };
+  const header = appHeaderSchema.parse(rawApp);
+  const rawDeployment = header.deployments[deploymentName];
+  const deployments = rawDeployment === undefined ? {} : { [deploymentName]: deploymentSchema.parse(rawDeployment) };
+  return { applications: { [appName]: { ...header, deployments } } };
+}
+
+const foreignAppSchema = applicationSchema.pick({ name: true, deployed_app_config: true });
+
+/** Apps other than `managedAppName` that Ray reports deployed, each config exactly as Ray reports it. */
+export function foreignApplicationsIn(raw: unknown, managedAppName: string): ServeApplication[] {
+  const index = appIndexSchema.parse(raw);
+  return Object.entries(index.applications)
+    .filter(([name]) => name !== managedAppName)
+    .map(([, app]) => foreignAppSchema.parse(app))
+    .filter((app) => app.name !== managedAppName && app.deployed_app_config)
+    .map((app) => app.deployed_app_config as unknown as ServeApplication);
+}
 export type ServeApplicationStatus = z.infer<typeof applicationSchema>;
 
 /** How one model stands on the cluster, from the controller's point of view. */

@@ -5,8 +5,8 @@ import type { Pool } from 'pg';
 import { applyModelToClusterActivity, ApplyInput } from '../../src/activities/applyModelToCluster';
 import type { ActivityDependencies } from '../../src/activities/dependencies';
 import { loadConfig } from '../../src/config/config';
-import { listClusterEntries } from '../../src/db/clusterModels';
-import { insertModel } from '../../src/db/models';
+import { countModelsOnTheirWay, listClusterEntries, writeClusterEntry } from '../../src/db/clusterModels';
+import { insertModel, recordEvent } from '../../src/db/models';
 import { createPool } from '../../src/db/pool';
 import { ensureUser } from '../../src/db/users';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
@@ -22,17 +22,31 @@ import { testSpec as spec } from '../support/servingSpecs';
 let pool: Pool;
 let ray: RayDouble;
 let deps: ActivityDependencies;
+/** This test's models: the gather counts only these as on their way (other suites share the database). */
+let ownKeys: string[];
 
 
 async function newModel(suffix: string): Promise<{ modelKey: string; modelId: string }> {
   const modelKey = `svc-writer-20261123-000000-${randomBytes(2).toString('hex')}`;
   await insertModel(pool, { modelKey, userId: 'writer', suffix: `${suffix}-${modelKey.slice(-4)}`, prefix: 'writer-202611230000', spec: spec(suffix), createdAt: new Date() });
+  ownKeys.push(modelKey);
   return { modelKey, modelId: `writer-202611230000-${suffix}` };
 }
 
 // Failures are asserted here; the activity's own failure log would only be noise.
 const quiet = new DefaultLogger('ERROR');
-const apply = (input: ApplyInput): Promise<{ models_on_cluster: number }> => new MockActivityEnvironment(undefined, { logger: quiet }).run(applyModelToClusterActivity(deps), input);
+/** As the workflow does just before an apply: records APPLY_STARTED, which moves the model from QUEUED to DEPLOYING. */
+const seqs = new Map<string, number>();
+async function markDeploying(modelKey: string): Promise<void> {
+  const seq = (seqs.get(modelKey) ?? 0) + 1;
+  seqs.set(modelKey, seq);
+  await recordEvent(pool, { modelKey, seq, eventType: 'APPLY_STARTED', payload: {} }, { state: 'DEPLOYING', revision: 1, spec: spec('any'), errorSummary: null });
+}
+const apply = async (input: ApplyInput): Promise<{ models_on_cluster: number }> => {
+  await markDeploying(input.modelKey);
+  return new MockActivityEnvironment(undefined, { logger: quiet }).run(applyModelToClusterActivity(deps), input);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   const config = loadConfig();
@@ -54,7 +68,9 @@ beforeEach(() => {
     clusterId: `writer-${randomBytes(3).toString('hex')}`,
     render: { appName: config.serving.app_name, storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null },
     pollIntervalMs: 50,
+    changesOnTheirWay: (waiting) => countModelsOnTheirWay(pool, { clusterId: deps.clusterId, excluding: waiting, among: ownKeys }),
   };
+  ownKeys = [];
   ray.faults.rejectedModels.clear();
   ray.faults.putStatus = null;
 });
@@ -146,5 +162,73 @@ describe('the single cluster writer', () => {
     expect(ray.modelIds()).toContain(keep.modelId);
     expect(ray.modelIds()).not.toContain(gone.modelId);
     await eventually(async () => !(await listClusterEntries(pool, deps.clusterId)).some((e) => e.modelKey === gone.modelKey), 2_000, 'entry dropped');
+  });
+});
+
+describe('gathering changes on their way into one PUT', () => {
+  it('a lone apply PUTs at once: nothing is on its way, so it does not wait for the bound', async () => {
+    deps.applyGatherMs = 60_000; // waiting for the bound would outlast this test's timeout
+    const model = await newModel('alone');
+    const putsBefore = ray.puts.length;
+    await apply({ ...model, spec: spec('alone'), rolloutMarker: 'r1' });
+    expect(ray.puts.length - putsBefore).toBe(1);
+    expect(ray.modelIds()).toContain(model.modelId);
+  }, 20_000);
+
+  it('applies arriving one by one while their neighbours are QUEUED share one or two PUTs', async () => {
+    deps.applyGatherMs = 10_000;
+    const models = await Promise.all(Array.from({ length: 10 }, (_, i) => newModel(`trickle${i}`)));
+    const putsBefore = ray.puts.length;
+    // 10 applies 100 ms apart: wider apart than any fixed batching window, well inside the bound.
+    await Promise.all(models.map((m, i) => sleep(i * 100).then(() => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' }))));
+    const puts = ray.puts.length - putsBefore;
+    expect(puts).toBeGreaterThanOrEqual(1);
+    expect(puts).toBeLessThanOrEqual(2);
+    expect(ray.modelIds()).toEqual(expect.arrayContaining(models.map((m) => m.modelId)));
+    const entries = await listClusterEntries(pool, deps.clusterId);
+    expect(entries).toHaveLength(10);
+    expect(entries.every((e) => e.settledGeneration === e.generation)).toBe(true);
+  });
+
+  it('a model stuck in QUEUED holds an apply no longer than the bound', async () => {
+    deps.applyGatherMs = 800;
+    await newModel('stuck'); // accepted, but its workflow never starts the apply
+    const model = await newModel('moving');
+    const putsBefore = ray.puts.length;
+    const started = Date.now();
+    await apply({ ...model, spec: spec('moving'), rolloutMarker: 'r1' });
+    // It did wait for the stuck model (a change on its way), then PUT without it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    expect(ray.puts.length - putsBefore).toBe(1);
+    expect(ray.modelIds()).toContain(model.modelId);
+  }, 20_000);
+
+  it('a failed flush fails every apply that shared it, leaves their entries pending, and the retries land them', async () => {
+    const models = await Promise.all(Array.from({ length: 3 }, (_, i) => newModel(`shared-fail${i}`)));
+    ray.faults.putStatus = { status: 503, remaining: 1 };
+    const settled = await Promise.allSettled(models.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
+    expect(settled.every((r) => r.status === 'rejected' && (r.reason as { status?: number }).status === 503)).toBe(true);
+    const pending = await listClusterEntries(pool, deps.clusterId);
+    expect(pending.every((e) => e.generation > e.settledGeneration)).toBe(true);
+    await Promise.all(models.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
+    expect(ray.modelIds()).toEqual(expect.arrayContaining(models.map((m) => m.modelId)));
+  });
+
+  it('counts as on their way models accepted or starting their apply, recently, until their entry is written', async () => {
+    const [queued, starting, written, stale, waiting] = await Promise.all(['queued', 'starting', 'written', 'stale', 'waiting'].map((s) => newModel(s)));
+    const count = (excluding: string[]) => countModelsOnTheirWay(pool, { clusterId: deps.clusterId, excluding, among: ownKeys });
+    await markDeploying(starting!.modelKey);
+    await markDeploying(written!.modelKey);
+    await writeClusterEntry(pool, deps.clusterId, written!.modelKey, null);
+    await pool.query("UPDATE models SET updated_at = now() - interval '5 minutes' WHERE model_key = $1", [stale!.modelKey]);
+    // queued (accepted) and starting (APPLY_STARTED, no entry yet); not written, stale, nor the waiting one.
+    expect(await count([waiting!.modelKey])).toBe(2);
+    expect(await count([waiting!.modelKey, queued!.modelKey])).toBe(1);
+    await writeClusterEntry(pool, deps.clusterId, starting!.modelKey, null);
+    expect(await count([waiting!.modelKey, queued!.modelKey])).toBe(0);
+    expect(await count([])).toBe(2); // queued and waiting
+    // A model further on (readiness progress after its apply) is not on its way.
+    await recordEvent(pool, { modelKey: starting!.modelKey, seq: 2, eventType: 'READINESS_PROGRESS', payload: {} }, { state: 'DEPLOYING', revision: 1, spec: spec('any'), errorSummary: null });
+    expect(await count([waiting!.modelKey, queued!.modelKey])).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { assessModel, describeUnscheduledReplicas, serveDetailsSchema, summarizeRayMessage } from '../../src/ray/serveStatus';
+import { assessModel, describeUnscheduledReplicas, foreignApplicationsIn, serveDetailsSchema, singleDeploymentView, summarizeRayMessage } from '../../src/ray/serveStatus';
 
 const REFERENCE = path.resolve(__dirname, '../fixtures/ray-serve-2.58');
 const recorded = (file: string) => serveDetailsSchema.parse(JSON.parse(readFileSync(path.join(REFERENCE, file), 'utf8')));
@@ -68,5 +68,53 @@ describe('Serve status against recorded Ray 2.58 responses', () => {
     expect(describeUnscheduledReplicas(message.replace(/"GPU": 1.0/g, '"memory": 1'))).toBe('waiting for cluster resources: 2 replicas needing 0.1 CPU each not scheduled yet');
     expect(describeUnscheduledReplicas('A replica failed to start with exception. Retrying 2 more time(s).')).toBeUndefined();
     expect(describeUnscheduledReplicas("has 1 replicas that have taken more than 30s to be scheduled. Resources required for each replica: [not json], total resources available: {}.")).toBeUndefined();
+  });
+
+  describe('narrowed reads (one deployment for readiness, foreign apps for the writer)', () => {
+    const statusFiles = ['deploy-ok', 'deploy-fail', 'multi-model', 'remove-app'].flatMap((dir) =>
+      (require('node:fs').readdirSync(path.join(REFERENCE, dir)) as string[]).filter((f) => !f.startsWith('request') && f.endsWith('.json')).map((f) => `${dir}/${f}`),
+    );
+    const raw = (file: string): unknown => JSON.parse(readFileSync(path.join(REFERENCE, file), 'utf8'));
+
+    it('assess every recorded deployment exactly as the whole status does', () => {
+      let compared = 0;
+      for (const file of statusFiles) {
+        const whole = recorded(file);
+        for (const [appName, app] of Object.entries(whole.applications)) {
+          for (const deploymentName of [...Object.keys(app.deployments), 'NoSuchServer:absent']) {
+            const view = singleDeploymentView(raw(file), appName, deploymentName);
+            expect(assessModel(view, appName, deploymentName, 1, 'r1')).toEqual(assessModel(whole, appName, deploymentName, 1, 'r1'));
+            expect(view.applications[appName]?.deployments[deploymentName]).toEqual(whole.applications[appName]?.deployments[deploymentName]);
+            compared += 1;
+          }
+        }
+        expect(singleDeploymentView(raw(file), 'no_such_app', 'X:y')).toEqual({ applications: {} });
+      }
+      expect(compared).toBeGreaterThan(20);
+    });
+
+    it('keep the validation that matters: a malformed deployment or app fails the read', () => {
+      const bad = { applications: { llm: { name: 'llm', status: 'RUNNING', deployments: { 'A:b': { name: 'A:b', replicas: 'not a list' } } } } };
+      expect(() => singleDeploymentView(bad, 'llm', 'A:b')).toThrow();
+      expect(() => singleDeploymentView({ applications: { llm: { status: 'RUNNING' } } }, 'llm', 'A:b')).toThrow();
+      expect(() => foreignApplicationsIn({ applications: { other: { name: 'other', status: 'RUNNING', deployed_app_config: { name: 'other' } } } }, 'llm')).toThrow();
+      // What the narrowed reads skip is not validated: another deployment's junk does not fail a readiness check.
+      const junkNeighbour = { applications: { llm: { name: 'llm', status: 'RUNNING', deployments: { 'A:b': { name: 'A:b', status: 'HEALTHY' }, 'C:d': 42 } } } };
+      expect(singleDeploymentView(junkNeighbour, 'llm', 'A:b').applications.llm?.deployments['A:b']?.status).toBe('HEALTHY');
+    });
+
+    it('return the foreign apps exactly as the whole status reports them deployed', () => {
+      for (const file of statusFiles) {
+        const whole = recorded(file);
+        for (const managed of [...Object.keys(whole.applications), 'llm']) {
+          const expected = Object.values(whole.applications)
+            .filter((app) => app.name !== managed && app.deployed_app_config)
+            .map((app) => app.deployed_app_config);
+          expect(foreignApplicationsIn(raw(file), managed)).toEqual(expected);
+        }
+      }
+      const withForeign = { applications: { llm: { name: 'llm', status: 'RUNNING' }, theirs: { name: 'theirs', status: 'RUNNING', deployed_app_config: { name: 'theirs', import_path: 'their.module:app', args: { k: 1 } } } } };
+      expect(foreignApplicationsIn(withForeign, 'llm')).toEqual([{ name: 'theirs', import_path: 'their.module:app', args: { k: 1 } }]);
+    });
   });
 });
