@@ -63,6 +63,16 @@ async function queryAll(client: Client, models: SeededModel[], concurrency: numb
   return (performance.now() - since) / 1000;
 }
 
+/** When each event of one rollout was recorded, in ms after `sinceWallMs`: where a slow scale spent its time. */
+async function stepTimes(pool: Pool, modelKey: string, sinceWallMs: number): Promise<Record<string, number>> {
+  const rows = await pool.query<{ event_type: string; at_ms: number }>(
+    `SELECT event_type, (extract(epoch from created_at) * 1000)::float8 AS at_ms FROM model_events
+      WHERE model_key = $1 AND created_at >= to_timestamp($2 / 1000.0) ORDER BY seq`,
+    [modelKey, sinceWallMs],
+  );
+  return Object.fromEntries(rows.rows.map((r) => [`request->${r.event_type}`, r.at_ms - sinceWallMs]));
+}
+
 /**
  * The I/O one scale rollout does, each step timed alone with the product's own clients (median of
  * 5): the Serve status reads (the cluster writer's, for the foreign apps, and the readiness
@@ -102,7 +112,7 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
   };
 }
 
-export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
   const ray = new RayDouble();
   ray.faults.startDelayMs = 0;
   await ray.start();
@@ -156,10 +166,12 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
 
     phase = 'scaling';
     const scaleMs: number[] = [];
+    const scaleSteps = new Map<string, number[]>();
     for (let i = 0; i < options.scaleSamples; i++) {
       const m = models[Math.floor(Math.random() * models.length)] as SeededModel;
       const token = tokens.get(m.userId) as string;
       const started = performance.now();
+      const startedWallMs = Date.now();
       // Each sample asks for a replica count no model has yet, so RUNNING at that count is this rollout's end.
       const replicas = 2 + i;
       const ack = await callApi(`${api.apiUrl}/api/v2/serve/models/${m.modelKey}`, 'PATCH', token, { type: 'application/json', text: JSON.stringify({ num_replicas: replicas }) });
@@ -174,7 +186,10 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         await sleep(POLL_MS);
       }
       scaleMs.push(performance.now() - started);
+      for (const [step, ms] of Object.entries(await stepTimes(pool, m.modelKey, startedWallMs))) scaleSteps.set(step, [...(scaleSteps.get(step) ?? []), ms]);
     }
+    const scaleStepsMs = Object.fromEntries([...scaleSteps].map(([step, values]) => [step, round(median(values))]));
+    log(`F4: median time from the scale request to each recorded step: ${JSON.stringify(scaleStepsMs)}`);
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
     const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName, render.serverCls);
     log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
@@ -219,6 +234,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         f4_clean_restart_s: round(cleanRestartS),
       },
       scale_ms: scaleMs.map((x) => round(x)),
+      scale_steps_ms: scaleStepsMs,
       scale_profile_ms: scaleProfile,
       recover_s: recoverS.map((x) => round(x, 2)),
       worker_ready_s: workerReadyS.map((x) => round(x, 2)),
