@@ -26,6 +26,7 @@ import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../src/workflows/
 import { Child, childEnv, startChild } from './lib/childProcess';
 import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { seedRunningModels, SeededModel } from './lib/seed';
+import { measureTemporalFloor } from './lib/temporalFloor';
 import { mapLimit, percentile, median, round, sleep } from './lib/stats';
 
 export interface F4Options {
@@ -112,7 +113,7 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
   };
 }
 
-export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; temporal_floor_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
   const ray = new RayDouble();
   ray.faults.startDelayMs = 0;
   await ray.start();
@@ -191,6 +192,10 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const scaleStepsMs = Object.fromEntries([...scaleSteps].map(([step, values]) => [step, round(median(values))]));
     log(`F4: median time from the scale request to each recorded step: ${JSON.stringify(scaleStepsMs)}`);
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
+    // The same five sequential no-op activities as F1's floor, on this server with every model live:
+    // what Temporal alone costs a rollout at this size.
+    const temporalFloor = await measureTemporalFloor(api.client, config.temporal.address, 5, 10);
+    log(`F4: Temporal floor with ${models.length} live workflows: ${JSON.stringify(temporalFloor)}`);
     const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName, render.serverCls);
     log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
 
@@ -235,6 +240,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
       },
       scale_ms: scaleMs.map((x) => round(x)),
       scale_steps_ms: scaleStepsMs,
+      temporal_floor_ms: temporalFloor,
       scale_profile_ms: scaleProfile,
       recover_s: recoverS.map((x) => round(x, 2)),
       worker_ready_s: workerReadyS.map((x) => round(x, 2)),
