@@ -62,7 +62,7 @@ export function foreignApplicationsIn(raw: unknown, managedAppName: string): Ser
   return Object.entries(index.applications)
     .filter(([name]) => name !== managedAppName)
     .map(([, app]) => foreignAppSchema.parse(app))
-    .filter((app) => app.name !== managedAppName && app.deployed_app_config)
+    .filter((app) => app.deployed_app_config)
     .map((app) => app.deployed_app_config as unknown as ServeApplication);
 }
 export type ServeApplicationStatus = z.infer<typeof applicationSchema>;
