@@ -94,9 +94,16 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
   };
   const desired = (await listClusterEntries(pool, clusterId)).flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
   const body = renderDeployBody(renderManagedApplication(appName, desired), []);
+  // A scale's PUT differs from what the cluster runs in one model's override; an identical PUT
+  // is a no-op (on Ray and on the double), so the timed PUTs alternate between two such bodies.
+  const rescaled = structuredClone(desired);
+  const first = rescaled[0] as ModelConfig;
+  if (first.deployment) first.deployment.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION = 'bench-profile';
+  const changedBody = renderDeployBody(renderManagedApplication(appName, rescaled), []);
+  let puts = 0;
   const anyModel = (desired[0] as ModelConfig).llm_config.model_loading_config.model_id;
   const statusBody = await (await request(`${rayUrl}/api/serve/applications/`)).body.text();
-  return {
+  const profile = {
     get_serve_status_and_parse: await timed(() => dashboard.getServeDetails()),
     serve_status_bytes: statusBody.length,
     // The product's share of the status read: JSON and schema parsing in the worker, without the double's rendering.
@@ -107,10 +114,13 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     json_parse_serve_status_only: await timed(async () => JSON.parse(statusBody)),
     read_desired_set: await timed(() => listClusterEntries(pool, clusterId)),
     read_desired_configs_only: await timed(() => listDesiredEntries(pool, clusterId)),
-    put_all_models: await timed(() => dashboard.putServeApplications(body)),
+    put_all_models_one_changed: await timed(() => dashboard.putServeApplications((puts++ % 2 === 0 ? changedBody : body))),
     list_v1_models: await timed(() => ingress.listsModel(anyModel)),
     one_token_chat: await timed(() => ingress.answersChat(anyModel)),
   };
+  // Leaves the cluster as the desired set says (the alternation may end on the changed body).
+  await dashboard.putServeApplications(body);
+  return profile;
 }
 
 export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; temporal_floor_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {

@@ -183,12 +183,14 @@ export class RayDouble {
       // any change there restarts every model's replicas (a rolling update that keeps serving).
       const before = previousApps.get(app.name);
       const codeChanged = !before || JSON.stringify([before.import_path, before.args]) !== JSON.stringify([app.import_path, app.args]);
+      // Indexed once per app: a lookup per model in the list would make a PUT quadratic in the model count.
+      const overrides = new Map((app.deployments ?? []).map((d) => [d.name, d]));
       for (const config of app.args?.llm_configs ?? []) {
         const modelId = config.model_loading_config.model_id;
         const key = `${app.name}/${modelId}`;
         seen.add(key);
         // Like Ray, an entry of the app's `deployments` overrides what the LLMConfig rendered.
-        const override = app.deployments?.find((d) => d.name === deploymentName(config));
+        const override = overrides.get(deploymentName(config));
         const marker = override?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION ?? config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
         const replicas = override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
         const previous = this.deployments.get(key);
