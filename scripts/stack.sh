@@ -59,10 +59,13 @@ postgres_down() {
 temporal_up() {
   local pidfile="$STATE_DIR/temporal.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  # The server settings production uses too (config/temporal-dynamic-config.yaml).
+  local dynamic_config
+  mapfile -t dynamic_config < <(node scripts/temporal-dynamic-config-flags.js)
   # A persistent database file keeps workflows across restarts of the dev server.
   nohup "$ROOT/.venv/bin/temporal" server start-dev \
     --db-filename "$STATE_DIR/temporal.db" --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
-    --namespace default --log-level error \
+    --namespace default --log-level error "${dynamic_config[@]}" \
     --search-attribute ArgusUserId=Keyword --search-attribute ArgusModelId=Keyword --search-attribute ArgusModelState=Keyword \
     >"$STATE_DIR/temporal.log" 2>&1 &
   echo $! >"$pidfile"

@@ -1,10 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/workflows/searchAttributes';
 
 const TEMPORAL = path.resolve(__dirname, '../../.venv/bin/temporal');
+const DYNAMIC_CONFIG_FLAGS = path.resolve(__dirname, '../../scripts/temporal-dynamic-config-flags.js');
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -31,6 +32,8 @@ export class TemporalDevServer {
     this.address = `127.0.0.1:${port}`;
     const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', 'default', '--log-level', 'error'];
     for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+    // The settings every server of this product runs with, then the test's own.
+    args.push(...execFileSync(process.execPath, [DYNAMIC_CONFIG_FLAGS], { encoding: 'utf8' }).split('\n').filter(Boolean));
     for (const [key, value] of Object.entries(this.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${value}`);
     const child = spawn(TEMPORAL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

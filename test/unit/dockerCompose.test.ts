@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -5,7 +6,7 @@ import YAML from 'yaml';
 /** No Docker engine runs here, so the production topology is checked as a document. */
 const ROOT = path.resolve(__dirname, '../..');
 const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { environment?: Record<string, string>; image?: string; build?: string; depends_on?: unknown }>;
+  services: Record<string, { environment?: Record<string, string>; image?: string; build?: string; depends_on?: unknown; volumes?: string[] }>;
 };
 const configSource = readFileSync(path.join(ROOT, 'src/config/config.ts'), 'utf8');
 
@@ -27,6 +28,16 @@ describe('docker-compose.yml', () => {
 
   it('runs the stock vLLM server in production, never the CPU stand-in', () => {
     expect(compose.services.worker?.environment?.ARGUS_LLM_SERVER_CLS).toBe('');
+  });
+
+  it('runs Temporal with the same dynamic config the dev servers get', () => {
+    const temporal = compose.services.temporal;
+    const mounted = (temporal?.volumes ?? []).map((v) => v.split(':')).find(([source]) => source === './config/temporal-dynamic-config.yaml');
+    expect(mounted?.[1]).toBe(temporal?.environment?.DYNAMIC_CONFIG_FILE_PATH);
+    const settings = YAML.parse(readFileSync(path.join(ROOT, 'config/temporal-dynamic-config.yaml'), 'utf8')) as Record<string, Array<{ value: unknown }>>;
+    const flags = execFileSync(process.execPath, [path.join(ROOT, 'scripts/temporal-dynamic-config-flags.js')], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(settings['history.transferProcessorMaxPollRPS']?.[0]?.value).toBe(1000);
+    expect(flags).toEqual(Object.entries(settings).flatMap(([key, values]) => ['--dynamic-config-value', `${key}=${JSON.stringify(values[0]?.value)}`]));
   });
 
   it('persists Temporal in Postgres', () => {
