@@ -62,9 +62,13 @@ temporal_up() {
   # The server settings production uses too (config/temporal-dynamic-config.yaml).
   local dynamic_config
   mapfile -t dynamic_config < <(node scripts/temporal-dynamic-config-flags.js)
-  # A persistent database file keeps workflows across restarts of the dev server.
+  # A persistent database file keeps workflows across restarts of the dev server. In SQLite's
+  # default journal mode every history write waited for its own fsync, which capped a storm of
+  # rollouts (100 workflows of five activities: 7.8 s; with WAL 3.1 s, in memory 2.6 s). WAL with
+  # synchronous=normal survives a crash of the server; only a power cut can lose the last writes.
   nohup "$ROOT/.venv/bin/temporal" server start-dev \
-    --db-filename "$STATE_DIR/temporal.db" --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$STATE_DIR/temporal.db" --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --namespace default --log-level error "${dynamic_config[@]}" \
     --search-attribute ArgusUserId=Keyword --search-attribute ArgusModelId=Keyword --search-attribute ArgusModelState=Keyword \
     >"$STATE_DIR/temporal.log" 2>&1 &
