@@ -43,6 +43,12 @@ const configSchema = z
         address: z.string().min(1),
         namespace: z.string().min(1),
         task_queue: z.string().min(1),
+        /**
+         * Workflows a worker keeps in memory between their tasks; the others are replayed from their
+         * (short, continued-as-new) history when a message reaches them. Left to the SDK, the cache
+         * grows with the heap limit (about 2,300 on a 4 GiB heap), and so does the worker's memory.
+         */
+        max_cached_workflows: z.coerce.number().int().min(0).max(100_000).default(1_000),
       })
       .strict(),
     serving: z
@@ -87,6 +93,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['ARGUS_TASK_QUEUE', ['temporal', 'task_queue']],
+  ['ARGUS_MAX_CACHED_WORKFLOWS', ['temporal', 'max_cached_workflows']],
   ['ARGUS_CLUSTER_ID', ['serving', 'cluster_id']],
   ['ARGUS_SERVE_APP_NAME', ['serving', 'app_name']],
   ['RAY_DASHBOARD_URL', ['serving', 'ray_dashboard_url']],

@@ -35,5 +35,6 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
     // After a crash, a workflow's next task waits this long on the dead worker's sticky queue before
     // any worker may take it (the default, 10 s, was most of the crash-recovery time).
     stickyQueueScheduleToStartTimeout: '3 seconds',
+    maxCachedWorkflows: config.temporal.max_cached_workflows,
   });
 }

@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -59,6 +60,9 @@ const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
 
 /** Pause before the next attempt to remove a model whose removal failed: doubling from 2 s to 1 min. */
 const removalRetryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt - 1), 60_000);
+
+/** Patch: APPLY_STARTED and APPLY_SUCCEEDED are recorded alongside the apply and the watch, not before them. */
+const RECORD_EVENTS_ALONGSIDE = 'record-events-alongside-steps';
 
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
@@ -118,12 +122,22 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   async function applyAndWait(revision: Revision, marker: string, cancellable: boolean): Promise<'ready' | 'superseded'> {
     const timeoutS = revision.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS;
     const deadlineMs = Date.now() + timeoutS * 1000;
-    await emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker }, `applying revision ${revision.revision} to the cluster`);
-    await applyModelToCluster.executeWithOptions(
-      { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
-      [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker }],
-    );
-    await emit('APPLY_SUCCEEDED', { revision: revision.revision }, 'config accepted by Ray; waiting for readiness');
+    // A step's event is recorded alongside the step instead of before it: each recording is a
+    // round trip through the server, and a rollout is a chain of them. Its seq is taken here, so
+    // the events keep their order; the step's outcome waits for its event to be written.
+    const alongside = patched(RECORD_EVENTS_ALONGSIDE);
+    const applyStarted = emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker }, `applying revision ${revision.revision} to the cluster`);
+    if (!alongside) await applyStarted;
+    try {
+      await applyModelToCluster.executeWithOptions(
+        { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
+        [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker }],
+      );
+    } finally {
+      await applyStarted;
+    }
+    const applySucceeded = emit('APPLY_SUCCEEDED', { revision: revision.revision }, 'config accepted by Ray; waiting for readiness');
+    if (!alongside) await applySucceeded;
 
     const wait = async (): Promise<'ready'> => {
       let last: ReadinessProgress | null = null;
@@ -141,20 +155,28 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         last = p;
       }
     };
-    if (!cancellable) return wait();
-    return CancellationScope.cancellable(async () => {
-      const scope = CancellationScope.current();
-      const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
-        scope.cancel();
-        return 'superseded' as const;
+    const watch = (): Promise<'ready' | 'superseded'> => {
+      if (!cancellable) return wait();
+      return CancellationScope.cancellable(async () => {
+        const scope = CancellationScope.current();
+        const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
+          scope.cancel();
+          return 'superseded' as const;
+        });
+        try {
+          return await Promise.race([wait(), newer]);
+        } catch (err) {
+          if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
+          throw err;
+        }
       });
-      try {
-        return await Promise.race([wait(), newer]);
-      } catch (err) {
-        if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
-        throw err;
-      }
-    });
+    };
+    try {
+      return await watch();
+    } finally {
+      // Outside the cancellable scope: a newer request never cancels the record of what happened.
+      await applySucceeded;
+    }
   }
 
   async function rollout(revision: Revision) {
