@@ -38,8 +38,11 @@ export interface F1Run {
   temporal_floor: Record<string, number>;
 }
 
-/** Activities on a first deploy's critical path: APPLY_STARTED, apply, APPLY_SUCCEEDED, readiness, RUNNING. */
-const ROLLOUT_ACTIVITIES = 5;
+/**
+ * Activities one after another on a first deploy's critical path: the apply, the readiness watch,
+ * RUNNING. (DEPLOY_REQUESTED, APPLY_STARTED and APPLY_SUCCEEDED are recorded alongside.)
+ */
+const ROLLOUT_ACTIVITIES = 3;
 
 const USER = 'f1user';
 const SOURCE = '/private/hf/demo/tiny-chat';

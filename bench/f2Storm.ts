@@ -29,7 +29,10 @@ export interface F2Run {
   temporal_floor: Record<string, number>;
 }
 
-/** Activities on a first deploy's critical path (see F1). */
+/**
+ * A storm is bound by the work of its rollouts rather than by one critical path: each first deploy
+ * runs six activities (three of them alongside others, see F1), so the floor runs five in a row.
+ */
 const ROLLOUT_ACTIVITIES = 5;
 
 const LIST_POLL_MS = 50;

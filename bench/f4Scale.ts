@@ -202,9 +202,9 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const scaleStepsMs = Object.fromEntries([...scaleSteps].map(([step, values]) => [step, round(median(values))]));
     log(`F4: median time from the scale request to each recorded step: ${JSON.stringify(scaleStepsMs)}`);
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models`);
-    // The same five sequential no-op activities as F1's floor, on this server with every model live:
-    // what Temporal alone costs a rollout at this size.
-    const temporalFloor = await measureTemporalFloor(api.client, config.temporal.address, 5, 10);
+    // The same sequential no-op activities as F1's floor (a scale's critical path has the same
+    // three), on this server with every model live: what Temporal alone costs a rollout at this size.
+    const temporalFloor = await measureTemporalFloor(api.client, config.temporal.address, 3, 10);
     log(`F4: Temporal floor with ${models.length} live workflows: ${JSON.stringify(temporalFloor)}`);
     const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName, render.serverCls);
     log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
