@@ -20,9 +20,11 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
       acceleratorType: config.serving.llm.accelerator_type,
       serverCls: config.serving.llm.server_cls,
     },
-    // Half a second between status polls: a rollout is seen ready soon after Ray says so (a 1 s poll
-    // added about a second to every rollout), without hammering the dashboard with many rollouts.
-    pollIntervalMs: options.pollIntervalMs ?? 500,
+    // A quarter second between status polls once a rollout has lasted a second: a rollout is seen
+    // ready soon after Ray says so (at 500 ms, a model Ray had up in 2.5 s was seen at 3.1 s). Each
+    // rollout in flight reads the status this often, and reads never overlap, so on a large
+    // cluster (150 ms per read at 5,000 models) they space themselves out.
+    pollIntervalMs: options.pollIntervalMs ?? 250,
     engineProbes: engineProbesFor(config),
   });
   return Worker.create({
