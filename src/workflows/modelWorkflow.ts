@@ -126,7 +126,10 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     // round trip through the server, and a rollout is a chain of them. Its seq is taken here, so
     // the events keep their order; the step's outcome waits for its event to be written.
     const alongside = patched(RECORD_EVENTS_ALONGSIDE);
+    // Each record is awaited below; the no-op handler only keeps a failure that arrives while the
+    // step still runs (the workflow being cancelled) from counting as an unhandled rejection.
     const applyStarted = emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker }, `applying revision ${revision.revision} to the cluster`);
+    applyStarted.catch(() => undefined);
     if (!alongside) await applyStarted;
     try {
       await applyModelToCluster.executeWithOptions(
@@ -137,6 +140,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await applyStarted;
     }
     const applySucceeded = emit('APPLY_SUCCEEDED', { revision: revision.revision }, 'config accepted by Ray; waiting for readiness');
+    applySucceeded.catch(() => undefined);
     if (!alongside) await applySucceeded;
 
     const wait = async (): Promise<'ready'> => {
