@@ -60,8 +60,11 @@ temporal_up() {
   local pidfile="$STATE_DIR/temporal.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
   # The server settings production uses too (config/temporal-dynamic-config.yaml).
-  local dynamic_config
-  mapfile -t dynamic_config < <(node scripts/temporal-dynamic-config-flags.js)
+  # (Assigned first: a failure inside `< <(...)` would not stop the script, and the server would
+  # start without them.)
+  local flags dynamic_config
+  flags=$(node scripts/temporal-dynamic-config-flags.js)
+  mapfile -t dynamic_config <<<"$flags"
   # A persistent database file keeps workflows across restarts of the dev server. In SQLite's
   # default journal mode every history write waited for its own fsync, which capped a storm of
   # rollouts (100 workflows of five activities: 7.8 s; with WAL 3.1 s, in memory 2.6 s). WAL with
