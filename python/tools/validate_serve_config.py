@@ -2,8 +2,8 @@
 pydantic models: ray.serve.schema.ServeDeploySchema for the whole body and
 ray.serve.llm.LLMConfig for every entry of an application's args.llm_configs. Every entry of an
 LLM application's `deployments` overrides must name a deployment the builder creates
-(`<ServerClass>:<model_id with / replaced by -->`, or the ingress); Ray would otherwise fail the
-whole application at build time.
+(as Ray's own builder names it: `<ServerClass>:<model_id>` with `/` replaced by `--` and `.` by
+`_`, or the ingress); Ray would otherwise fail the whole application at build time.
 
 Reads JSON on stdin; prints "ok" and exits 0, or prints the errors and exits 1.
 Run as: PYTHONPATH=python:python/shims .venv/bin/python python/tools/validate_serve_config.py
@@ -11,18 +11,35 @@ Run as: PYTHONPATH=python:python/shims .venv/bin/python python/tools/validate_se
 python/ must be on the path for the stand-in server class.)
 """
 import json
+import logging
 import sys
 
 
 def deployment_name(llm_config) -> str:
-    server_cls = llm_config.server_cls
-    if isinstance(server_cls, str):
-        class_name = server_cls.split(":")[-1].split(".")[-1]
-    elif server_cls is not None:
-        class_name = server_cls.__name__
-    else:
-        class_name = "LLMServer"
-    return f"{class_name}:{llm_config.model_id.replace('/', '--')}"
+    """The name Ray's own builder (build_llm_deployment) gives this model's deployment.
+
+    The stock LLMServer computes its deployment options through vLLM; where vLLM is not
+    installed, a class of the same name whose options come from the stand-in builds it instead.
+    The name depends only on the class name and the LLMConfig, so it is the same either way.
+    """
+    from ray.llm._internal.serve.core.server.builder import build_llm_deployment
+
+    deployment_cls = llm_config.server_cls
+    if deployment_cls is None or isinstance(deployment_cls, str):
+        deployment_cls = _stock_server_cls()
+    return build_llm_deployment(llm_config, deployment_cls=deployment_cls)._bound_deployment.name
+
+
+def _stock_server_cls():
+    from ray.llm._internal.serve.core.server.llm_server import LLMServer
+
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        from argus_standin.server import StandInLLMServer
+
+        return type(LLMServer.__name__, (StandInLLMServer,), {})
+    return LLMServer
 
 
 def validate(body) -> list:
@@ -54,7 +71,7 @@ def validate(body) -> list:
             for override in app.get("deployments") or []:
                 name = override.get("name") if isinstance(override, dict) else None
                 if name not in built:
-                    errors.append(f"{app.get('name')}.deployments: {name} is not a deployment the builder creates ({sorted(built)})")
+                    errors.append(f"{app.get('name')}.deployments: {name} is not a deployment the builder creates ({len(built)} created, e.g. {sorted(built)[:3]})")
                 # ServeDeploySchema keeps autoscaling_config as a plain dict; the controller
                 # parses it later and would fail the whole application.
                 autoscaling = override.get("autoscaling_config") if isinstance(override, dict) else None
@@ -67,6 +84,9 @@ def validate(body) -> list:
 
 
 def main() -> int:
+    # The builder logs every deployment's options; only the verdict belongs on stdout.
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.serve").setLevel(logging.ERROR)
     try:
         body = json.load(sys.stdin)
     except json.JSONDecodeError as err:

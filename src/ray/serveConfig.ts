@@ -119,8 +119,13 @@ export function renderDeployBody(managed: ServeApplication | null, foreignApps: 
   return { applications: managed ? [...foreignApps, managed] : [...foreignApps] };
 }
 
-/** Ray names each model's deployment `<ServerClass>:<model_id with "/" replaced by "--">`. */
+/**
+ * The name Ray Serve LLM 2.58 gives a model's deployment (`_get_deployment_name` in
+ * `ray/llm/_internal/serve/core/server/builder.py`): `<ServerClass>:<model_id>` with "/" replaced
+ * by "--" and "." by "_", so `qwen-0.5b` runs as `LLMServer:<prefix>-qwen-0_5b`. An override
+ * that names it any other way names nothing, and Ray refuses the whole config.
+ */
 export function deploymentNameFor(modelId: string, serverCls: string | null): string {
   const className = serverCls ? (serverCls.split(':')[1] ?? 'LLMServer') : 'LLMServer';
-  return `${className}:${modelId.replace(/\//g, '--')}`;
+  return `${className}:${modelId.replace(/\//g, '--').replace(/\./g, '_')}`;
 }

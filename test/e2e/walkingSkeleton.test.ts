@@ -56,16 +56,17 @@ describe('walking skeleton on a real Ray node', () => {
     expect(response.status).toBe(200);
   });
 
-  it('takes a YAML spec to RUNNING and the model answers chat on the Serve ingress', async () => {
-    const posted = await call('POST', '/api/v2/serve/models', 'model_id: tiny\nmodel_source: $HOME/common/hf/demo/tiny-chat\nnum_replicas: 1\ngpus_per_replica: 1\n', 'application/yaml');
+  it('takes a YAML spec with the contract\'s own model_id (qwen-0.5b) to RUNNING and the model answers chat on the Serve ingress', async () => {
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: qwen-0.5b\nmodel_source: $HOME/common/hf/demo/tiny-chat\nnum_replicas: 1\ngpus_per_replica: 1\n', 'application/yaml');
     expect(posted.status).toBe(202);
     expect(posted.body.state).toBe('QUEUED');
     tinyKey = posted.body.model_key;
     expect(tinyKey).toMatch(/^svc-carol-\d{8}-\d{6}-[0-9a-z]{4}$/);
-    await eventually(async () => (await stateOf(tinyKey)) === 'RUNNING', 120_000, 'tiny to be RUNNING');
+    await eventually(async () => (await stateOf(tinyKey)) === 'RUNNING', 120_000, 'qwen-0.5b to be RUNNING');
 
     const detail = await call('GET', `/api/v2/serve/models/${tinyKey}`);
     tinyModelId = detail.body.model.model_id;
+    expect(tinyModelId).toMatch(/^carol-\d{12}-qwen-0\.5b$/);
     expect(detail.body.model).toMatchObject({ model_source: '/private/hf/demo/tiny-chat', total_gpus: 1, error_summary: null, endpoint: { model: tinyModelId } });
     expect(detail.body.resolved_spec_yaml).toContain('model_source: /private/hf/demo/tiny-chat');
     expect(JSON.stringify(detail.body)).not.toContain(stack.config.serving.storage_root);

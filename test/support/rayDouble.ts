@@ -35,8 +35,9 @@ interface AppLike {
   deployments?: DeploymentOverrideLike[];
 }
 
-/** Ray's name for a model's deployment: `<ServerClass>:<model_id with / replaced>`. */
-const deploymentName = (config: LlmConfigLike) => `${(config.server_cls ?? ':LLMServer').split(':')[1]}:${config.model_loading_config.model_id.replace(/\//g, '--')}`;
+/** Ray's name for a model's deployment: `<ServerClass>:<model_id>`, "/" replaced by "--" and "." by "_". */
+const deploymentName = (config: LlmConfigLike) =>
+  `${(config.server_cls ?? ':LLMServer').split(':')[1]}:${config.model_loading_config.model_id.replace(/\//g, '--').replace(/\./g, '_')}`;
 
 interface DeploymentState {
   modelId: string;

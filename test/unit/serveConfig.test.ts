@@ -23,7 +23,7 @@ describe('Serve config rendering', () => {
   it('puts replicas and the revision marker in the deployment override, outside the hashed args', () => {
     const model = renderModelConfig('alice-202601061230-qwen-0.5b', spec, 'r3', settings);
     expect(model.deployment).toEqual({
-      name: 'LLMServer:alice-202601061230-qwen-0.5b',
+      name: 'LLMServer:alice-202601061230-qwen-0_5b',
       autoscaling_config: { min_replicas: 2, max_replicas: 2, initial_replicas: 2 },
       ray_actor_options: { runtime_env: { env_vars: { ARGUS_MODEL_REVISION: 'r3' }, worker_process_setup_hook: 'ray.llm._internal.serve._worker_process_setup_hook' } },
     });

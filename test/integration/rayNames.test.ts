@@ -1,0 +1,58 @@
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { modelIdPrefix, publicModelId, SUFFIX_PATTERN, USER_ID_PATTERN } from '../../src/domain/naming';
+import { validateServingSpec } from '../../src/domain/servingSpec';
+import { renderDeployBody, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
+
+/**
+ * Every name the API accepts must map to names Ray accepts. The judge is Ray's own code: the
+ * validation tool builds each model's deployment with Ray Serve LLM's builder and checks that
+ * every override the platform renders names a deployment the builder creates.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+function rayValidates(body: unknown): { ok: boolean; output: string } {
+  const result = spawnSync(process.env.ARGUS_TEST_PYTHON ?? path.join(ROOT, '.venv/bin/python'), ['python/tools/validate_serve_config.py'], {
+    cwd: ROOT,
+    input: JSON.stringify(body),
+    env: { ...process.env, PYTHONPATH: 'python:python/shims' },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { ok: result.status === 0, output: result.status === 0 ? result.stdout : `${result.stdout}${result.stderr.slice(-4000)}` };
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.split('');
+const SUFFIX_CHARS = [...ALNUM, '.', '_', '-'];
+/** The whole suffix grammar: 1-64 of [A-Za-z0-9._-], alphanumeric at both ends, no "..". */
+const suffixArb = fc
+  .tuple(fc.constantFrom(...ALNUM), fc.array(fc.constantFrom(...SUFFIX_CHARS), { maxLength: 62 }), fc.option(fc.constantFrom(...ALNUM), { nil: undefined }))
+  .map(([first, middle, last]) => `${first}${middle.join('')}${last ?? ''}`.replace(/\.{2,}/g, '.'))
+  .filter((s) => SUFFIX_PATTERN.test(s));
+const userArb = fc
+  .tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'.split('')), fc.array(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789_-'.split('')), { maxLength: 31 }))
+  .map(([first, rest]) => `${first}${rest.join('')}`)
+  .filter((u) => USER_ID_PATTERN.test(u));
+
+/** The contract's own examples and the corners of the grammar, always in the sample. */
+const VERBATIM = ['qwen-0.5b', 'Qwen2.5-7B-Instruct', 'llama3.1-8b', 'a', '0', 'x'.repeat(64), 'a.b.c.d', 'A_B.c-D', `${'9.'.repeat(31)}9z`];
+
+const settings = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20' };
+
+describe('Ray accepts the name of every model the API accepts', () => {
+  const at = new Date(Date.UTC(2026, 10, 29, 17, 52));
+  const sample = fc.sample(fc.tuple(userArb, suffixArb), { numRuns: 150, seed: 20261129 });
+  const names = [...VERBATIM.map((s) => ['alice', s] as const), ...sample];
+
+  it.each([
+    ['the stock vLLM server', null],
+    ['the CPU stand-in server', 'argus_standin.server:StandInLLMServer'],
+  ])('for %s', (_label, serverCls) => {
+    const models = names.map(([user, suffix], i) => {
+      const spec = validateServingSpec({ model_id: suffix, model_source: `/private/hf/m${i}` }, { userId: user, allowStandInKnobs: false });
+      return renderModelConfig(publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, 'r1', { ...settings, serverCls });
+    });
+    const verdict = rayValidates(renderDeployBody(renderManagedApplication('argus_llm_app', models), []));
+    expect(verdict.output.trim()).toBe('ok');
+  });
+});
