@@ -14,7 +14,8 @@ import { modelIdPrefix, newModelKey, publicModelId } from '../src/domain/naming'
 import { validateServingSpec } from '../src/domain/servingSpec';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { deploymentNameFor, renderDeployBody, renderManagedApplication, renderModelConfig, RenderSettings } from '../src/ray/serveConfig';
+import { deploymentNameFor, RenderSettings } from '../src/ray/serveConfig';
+import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../src/ray/singleAppLayout';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
 import { median, percentile, round, sleep } from './lib/stats';
@@ -102,7 +103,7 @@ async function rawSample(deps: RawDeps, suffix: string): Promise<number> {
     const desired = entries.flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
     await deps.dashboard.getServeDetails();
     const managed = renderManagedApplication(deps.render.appName, desired);
-    await deps.dashboard.putServeApplications(renderDeployBody(managed, []));
+    await deps.dashboard.putServeApplications(renderSingleAppBody(managed, []));
     await markEntriesApplied(client, deps.clusterId, entries);
   });
   await record('APPLY_SUCCEEDED', 'DEPLOYING');

@@ -18,7 +18,8 @@ import { request } from 'undici';
 import { listClusterEntries, listDesiredEntries } from '../src/db/clusterModels';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { deploymentNameFor, ModelConfig, renderDeployBody, renderManagedApplication } from '../src/ray/serveConfig';
+import { deploymentNameFor } from '../src/ray/serveConfig';
+import { ModelConfig, renderSingleAppBody, renderManagedApplication } from '../src/ray/singleAppLayout';
 import { serveDetailsSchema } from '../src/ray/serveStatus';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
@@ -93,13 +94,13 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     return round(median(ms));
   };
   const desired = (await listClusterEntries(pool, clusterId)).flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
-  const body = renderDeployBody(renderManagedApplication(appName, desired), []);
+  const body = renderSingleAppBody(renderManagedApplication(appName, desired), []);
   // A scale's PUT differs from what the cluster runs in one model's override; an identical PUT
   // is a no-op (on Ray and on the double), so the timed PUTs alternate between two such bodies.
   const rescaled = structuredClone(desired);
   const first = rescaled[0] as ModelConfig;
   if (first.deployment) first.deployment.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION = 'bench-profile';
-  const changedBody = renderDeployBody(renderManagedApplication(appName, rescaled), []);
+  const changedBody = renderSingleAppBody(renderManagedApplication(appName, rescaled), []);
   let puts = 0;
   const anyModel = (desired[0] as ModelConfig).llm_config.model_loading_config.model_id;
   const statusBody = await (await request(`${rayUrl}/api/serve/applications/`)).body.text();
@@ -150,7 +151,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const tokens = await createUsers(pool, userIds);
     const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
     const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
-    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderDeployBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
+    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderSingleAppBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
     worker = await startChild('processes/worker.ts', [], childEnv(env));
     log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
 

@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import type { ModelState } from '../src/domain/lifecycle';
 import { validateServingSpec } from '../src/domain/servingSpec';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
-import { deploymentNameFor, renderDeployBody, renderManagedApplication, renderModelConfig } from '../src/ray/serveConfig';
+import { deploymentNameFor } from '../src/ray/serveConfig';
+import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../src/ray/singleAppLayout';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { median, round, sleep } from './lib/stats';
@@ -56,7 +57,7 @@ export async function runF5(options: F5Options, log: (line: string) => void): Pr
       const modelId = `${USER}-raw-${run}`;
       const marker = `raw-${run}`;
       const rawStarted = performance.now();
-      await dashboard.putServeApplications(renderDeployBody(renderManagedApplication(render.appName, [renderModelConfig(modelId, spec, marker, render)]), []));
+      await dashboard.putServeApplications(renderSingleAppBody(renderManagedApplication(render.appName, [renderModelConfig(modelId, spec, marker, render)]), []));
       await until('the raw deployment', async () => {
         const details = await dashboard.getServeDetails();
         const assessment = assessModel(details, render.appName, deploymentNameFor(modelId, render.serverCls), 1, marker);

@@ -2,7 +2,8 @@ import type { Pool } from 'pg';
 import type { ModelSnapshot } from '../../src/workflows/modelEntity';
 import { modelIdPrefix, newModelKey, publicModelId } from '../../src/domain/naming';
 import { ServingSpec, validateServingSpec } from '../../src/domain/servingSpec';
-import { ModelConfig, renderModelConfig, RenderSettings } from '../../src/ray/serveConfig';
+import { RenderSettings } from '../../src/ray/serveConfig';
+import { ModelConfig, renderModelConfig } from '../../src/ray/singleAppLayout';
 
 export interface SeededModel {
   modelKey: string;

@@ -55,7 +55,8 @@ def validate(body) -> list:
     apps = body.get("applications") if isinstance(body, dict) else None
     for app in apps if isinstance(apps, list) else []:
         args = app.get("args") if isinstance(app, dict) else None
-        llm_configs = args.get("llm_configs", []) if isinstance(args, dict) else []
+        # A stock app lists every model in args.llm_configs; a model app of the product holds one in args.llm_config.
+        llm_configs = args.get("llm_configs", [args["llm_config"]] if "llm_config" in args else []) if isinstance(args, dict) else []
         if not isinstance(llm_configs, list):
             errors.append(f"{app.get('name')}.args.llm_configs: not a list")
             continue

@@ -1,7 +1,8 @@
 import type { PoolClient } from 'pg';
 import { DesiredEntry, hasPendingEntries, isPending, listClusterEntries, listDesiredEntries, markEntriesApplied, markEntryRejected } from '../db/clusterModels';
 import { RayRequestError } from '../ray/dashboardClient';
-import { ModelConfig, ServeApplication, renderDeployBody, renderManagedApplication } from '../ray/serveConfig';
+import { ClusterEntryConfig, isManagedApp, renderClusterBody } from '../ray/clusterLayout';
+import type { ServeApplication } from '../ray/serveConfig';
 import type { ActivityDependencies } from './dependencies';
 
 /** How one flush went: how many PUTs it sent and which entries Ray refused. */
@@ -12,8 +13,8 @@ export interface FlushOutcome {
 
 /**
  * The group commit of the cluster's single writer; call it holding the cluster lock. Sends one
- * PUT carrying every entry written so far (all models' desired configs plus the apps this
- * product does not manage, exactly as Ray reports them). When Ray refuses that batch, the
+ * PUT carrying every entry written so far (every model's apps, the ingress with every model's
+ * route, and the apps this product does not manage, exactly as Ray reports them). When Ray refuses that batch, the
  * pending changes are retried one at a time on top of what Ray last accepted, so only the
  * change Ray refuses fails and its neighbours' changes still land.
  * Transient failures (Ray unreachable, 5xx) propagate and leave the entries pending.
@@ -24,7 +25,7 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
   const entries = await listDesiredEntries(client, deps.clusterId);
   const pending = entries.filter(isPending);
   if (pending.length === 0) return { puts: 0, rejected: [] };
-  const foreignApps = await deps.dashboard.getForeignApplications(deps.render.appName);
+  const foreignApps = await deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
 
   const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
   const batch = await tryPut(deps, desired, foreignApps);
@@ -61,13 +62,12 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
 /** One PUT of a complete desired set; a refusal (4xx) is returned, anything else thrown. */
 async function tryPut(
   deps: ActivityDependencies,
-  models: Map<string, ModelConfig>,
+  models: Map<string, ClusterEntryConfig>,
   foreignApps: ServeApplication[],
 ): Promise<'accepted' | RayRequestError> {
   const configs = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, config]) => config);
-  const managed = configs.length > 0 ? renderManagedApplication(deps.render.appName, configs) : null;
   try {
-    await deps.dashboard.putServeApplications(renderDeployBody(managed, foreignApps));
+    await deps.dashboard.putServeApplications(renderClusterBody(configs, foreignApps, deps.render));
     return 'accepted';
   } catch (err) {
     if (err instanceof RayRequestError && err.isRejection) return err;

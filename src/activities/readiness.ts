@@ -1,6 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { readClusterEntryConfig } from '../db/clusterModels';
 import { LOGICAL_ROOT } from '../domain/modelSourcePath';
+import { isPlacement } from '../ray/clusterLayout';
 import { RayRequestError } from '../ray/dashboardClient';
+import { modelAppPrefix, routedApp } from '../ray/modelPlacement';
 import { deploymentNameFor } from '../ray/serveConfig';
 import { assessModel, summarizeRayMessage } from '../ray/serveStatus';
 import type { ActivityDependencies } from './dependencies';
@@ -10,7 +13,19 @@ export interface ReadinessProgress {
   targetReplicas: number;
   /** The check the model is waiting on, in words: Ray's message, "not listed by /v1/models", ... */
   message: string;
+  /** Ray reports replicas it cannot place (the cluster lacks the resources for them now). */
+  unscheduled?: boolean;
 }
+
+/**
+ * How the user-visible checks reach the revision being watched:
+ * - ingress: it is the model's routed revision; /v1/models must list it and a 1-token chat
+ *   through the ingress must be answered;
+ * - revision: a candidate not yet routed to; the 1-token chat goes to its app directly;
+ * - switch: the ingress was just told to route to it; it must report that route, then list the
+ *   model and answer a chat.
+ */
+export type ReadinessVia = 'ingress' | 'revision' | 'switch';
 
 export interface WatchReadinessInput {
   modelId: string;
@@ -22,6 +37,23 @@ export interface WatchReadinessInput {
   lastProgress: ReadinessProgress | null;
   /** Longest time to watch before reporting back even without a change. */
   maxWatchMs: number;
+  /** The model's key; with it, a watch that is not told its app looks it up. */
+  modelKey?: string;
+  /** The app and deployment to watch, as the apply step reported them. */
+  appName?: string;
+  deploymentName?: string;
+  via?: ReadinessVia;
+}
+
+/** The app and deployment a watch looks at: as given, else the model's routed app, else the single app of the previous layout. */
+async function watchedDeployment(deps: ActivityDependencies, input: { modelId: string; modelKey?: string; appName?: string; deploymentName?: string }) {
+  if (input.appName && input.deploymentName) return { appName: input.appName, deploymentName: input.deploymentName };
+  const entry = input.modelKey ? await readClusterEntryConfig(deps.pool, deps.clusterId, input.modelKey) : null;
+  if (entry && isPlacement(entry)) {
+    const app = routedApp(entry);
+    return { appName: app.app_name, deploymentName: app.deployment.name };
+  }
+  return { appName: deps.render.appName, deploymentName: deploymentNameFor(input.modelId, deps.render.serverCls) };
 }
 
 export type WatchReadinessResult = { ready: true; progress: ReadinessProgress } | { ready: false; progress: ReadinessProgress };
@@ -51,7 +83,7 @@ const sameProgress = (a: ReadinessProgress | null, b: ReadinessProgress) =>
 export function watchReadinessActivity(deps: ActivityDependencies) {
   return async function watchReadiness(input: WatchReadinessInput): Promise<WatchReadinessResult> {
     const context = Context.current();
-    const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
+    const target = await watchedDeployment(deps, input);
     const watchUntil = Date.now() + input.maxWatchMs;
     let last: ReadinessProgress = input.lastProgress ?? { readyReplicas: 0, targetReplicas: input.targetReplicas, message: 'starting the readiness checks' };
     // One round makes up to four network calls; each is preceded by a heartbeat carrying the last
@@ -60,7 +92,7 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
     const startedAt = Date.now();
     let pollDelayMs = Math.min(FIRST_POLL_DELAY_MS, deps.pollIntervalMs);
     for (;;) {
-      const progress = await checkOnce(deps, input, deploymentName, beat);
+      const progress = await checkOnce(deps, input, target, beat);
       if (progress === 'ready') return { ready: true, progress: { readyReplicas: input.targetReplicas, targetReplicas: input.targetReplicas, message: 'ready' } };
       last = progress;
       context.heartbeat(progress);
@@ -82,16 +114,21 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
 /** Users see logical paths only; Ray's messages name the storage root the node reads from. */
 const hideStorageRoot = (text: string, deps: ActivityDependencies) => text.split(deps.render.storageRoot).join(LOGICAL_ROOT);
 
-async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput, deploymentName: string, beat: () => void): Promise<ReadinessProgress | 'ready'> {
+async function checkOnce(
+  deps: ActivityDependencies,
+  input: WatchReadinessInput,
+  target: { appName: string; deploymentName: string },
+  beat: () => void,
+): Promise<ReadinessProgress | 'ready'> {
   let details;
   beat();
   try {
-    details = await deps.dashboard.getDeploymentDetails(deps.render.appName, deploymentName);
+    details = await deps.dashboard.getDeploymentDetails(target.appName, target.deploymentName);
   } catch (err) {
     if (err instanceof RayRequestError) return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: err.message };
     throw err;
   }
-  const assessment = assessModel(details, deps.render.appName, deploymentName, input.targetReplicas, input.rolloutMarker);
+  const assessment = assessModel(details, target.appName, target.deploymentName, input.targetReplicas, input.rolloutMarker);
   switch (assessment.phase) {
     case 'failed': {
       const message = hideStorageRoot(assessment.message, deps);
@@ -99,14 +136,24 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
     }
     case 'absent':
       return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: assessment.message };
-    case 'progressing':
-      return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: hideStorageRoot(assessment.message, deps) };
+    case 'progressing': {
+      const unscheduled = assessment.readyReplicas < input.targetReplicas && assessment.unscheduled === true;
+      return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: hideStorageRoot(assessment.message, deps), unscheduled };
+    }
     case 'healthy': {
+      const via = input.via ?? 'ingress';
+      if (via === 'switch') {
+        beat();
+        const routed = await deps.ingress.routesModelTo(input.modelId, target.appName);
+        if (!routed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: routed.detail };
+      }
+      if (via !== 'revision') {
+        beat();
+        const listed = await deps.ingress.listsModel(input.modelId);
+        if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };
+      }
       beat();
-      const listed = await deps.ingress.listsModel(input.modelId);
-      if (!listed.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: listed.detail };
-      beat();
-      const chat = await deps.ingress.answersChat(input.modelId);
+      const chat = await deps.ingress.answersChat(input.modelId, via === 'revision' ? target.appName : undefined);
       if (!chat.ok) return { readyReplicas: assessment.readyReplicas, targetReplicas: input.targetReplicas, message: chat.detail };
       // Then the engine's own health endpoints, where the platform names some for its engine.
       const probes = deps.engineProbes ?? { baseUrl: '', paths: [] };
@@ -120,24 +167,29 @@ async function checkOnce(deps: ActivityDependencies, input: WatchReadinessInput,
   }
 }
 
-/** Waits until the model's deployment is gone (its GPUs are free) and the ingress no longer lists it. */
+/**
+ * Waits until a model's apps are gone (their GPUs are free). Given `appNames` (a retired
+ * revision), only those; given the model's key, every app of the model, and then until the
+ * ingress no longer lists it. Without either (a watch started by the previous release), the
+ * model's deployment in the single app.
+ */
 export function waitForRemovalActivity(deps: ActivityDependencies) {
-  return async function waitForRemoval(input: { modelId: string }): Promise<void> {
+  return async function waitForRemoval(input: { modelId: string; modelKey?: string; appNames?: string[] }): Promise<void> {
     const context = Context.current();
-    const deploymentName = deploymentNameFor(input.modelId, deps.render.serverCls);
-    let message = 'asking Ray whether the deployment is gone';
+    const legacyDeployment = deploymentNameFor(input.modelId, deps.render.serverCls);
+    let message = 'asking Ray whether the apps are gone';
     for (;;) {
       context.heartbeat({ message }); // before each call, as in the readiness watch
       try {
-        const details = await deps.dashboard.getDeploymentDetails(deps.render.appName, deploymentName);
-        const app = details.applications[deps.render.appName];
-        if (!app?.deployments[deploymentName]) {
-          // The ingress is rebuilt after the deployment goes; until then it still lists the model.
+        const left = await remainingApps(deps, input, legacyDeployment);
+        if (left.length === 0) {
+          if (input.appNames) return;
+          // The ingress takes the new model set a moment after the PUT; until then it still lists the model.
           context.heartbeat({ message });
           const listed = await deps.ingress.listsModel(input.modelId);
           if (!listed.ok) return;
-          message = 'deployment gone; waiting for the ingress to stop listing the model';
-        } else message = `deployment ${deploymentName} is ${app.deployments[deploymentName]?.status}`;
+          message = 'apps gone; waiting for the ingress to stop listing the model';
+        } else message = `still on the cluster: ${left.join(', ')}`;
       } catch (err) {
         if (!(err instanceof RayRequestError)) throw err;
         message = err.message;
@@ -145,4 +197,14 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
       await context.sleep(deps.pollIntervalMs);
     }
   };
+}
+
+/** What is left of the model on the cluster: its apps (or the retired ones), and its deployment in the single app. */
+async function remainingApps(deps: ActivityDependencies, input: { modelId: string; modelKey?: string; appNames?: string[] }, legacyDeployment: string): Promise<string[]> {
+  const names = await deps.dashboard.getApplicationNames();
+  if (input.appNames) return input.appNames.filter((name) => names.includes(name));
+  const left = input.modelKey ? names.filter((name) => name.startsWith(modelAppPrefix(deps.render, input.modelKey))) : [];
+  const single = await deps.dashboard.getDeploymentDetails(deps.render.appName, legacyDeployment);
+  if (single.applications[deps.render.appName]?.deployments[legacyDeployment]) left.push(`${deps.render.appName}/${legacyDeployment}`);
+  return left;
 }

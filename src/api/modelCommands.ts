@@ -47,6 +47,7 @@ export class ModelCommands {
       userId: row.userId,
       initialSpec: spec,
       defaultReadinessTimeoutS: this.config.serving.readiness_timeout_s,
+      surgeWaitS: this.config.serving.surge_wait_s,
     };
     return new WithStartWorkflowOperation<typeof modelWorkflow>('modelWorkflow', {
       workflowId: workflowIdFor(row.modelKey),

@@ -60,6 +60,11 @@ const configSchema = z
         ingress_url: z.string().url(),
         storage_root: z.string().min(1),
         readiness_timeout_s: z.coerce.number().int().min(10).max(24 * 3600),
+        /**
+         * How long a new revision started beside the serving one (blue/green) may wait for the
+         * cluster to place its replicas before the rollout falls back to replacing in place.
+         */
+        surge_wait_s: z.coerce.number().int().min(0).max(24 * 3600).default(60),
         llm: z
           .object({
             accelerator_type: z.string().min(1).nullable(),
@@ -101,6 +106,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_INGRESS_URL', ['serving', 'ingress_url']],
   ['ARGUS_STORAGE_ROOT', ['serving', 'storage_root']],
   ['ARGUS_READINESS_TIMEOUT_S', ['serving', 'readiness_timeout_s']],
+  ['ARGUS_SURGE_WAIT_S', ['serving', 'surge_wait_s']],
   ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
   ['ARGUS_LLM_SERVER_CLS', ['serving', 'llm', 'server_cls']],
   ['ARGUS_ENGINE_PROBES', ['serving', 'engine_probes', 'engine']],

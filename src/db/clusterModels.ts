@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ModelConfig } from '../ray/serveConfig';
+import type { ClusterEntryConfig } from '../ray/clusterLayout';
 
 const LOCK_WAIT_S = 60;
 
@@ -36,9 +36,9 @@ export async function withClusterLock<T>(pool: Pool, clusterId: string, work: (c
 export interface ClusterEntry {
   modelKey: string;
   /** What the model should run; null while its removal waits for a PUT. */
-  modelConfig: ModelConfig | null;
+  modelConfig: ClusterEntryConfig | null;
   /** What Ray last accepted for this model (null: nothing yet). */
-  appliedConfig: ModelConfig | null;
+  appliedConfig: ClusterEntryConfig | null;
   generation: number;
   settledGeneration: number;
   rejectedGeneration: number | null;
@@ -51,7 +51,7 @@ export const isPending = (entry: Pick<ClusterEntry, 'generation' | 'settledGener
  * Writes one model's desired entry (null: take it off the cluster) under the next generation,
  * and returns that generation. No lock is needed: whoever PUTs next picks the entry up.
  */
-export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string, modelKey: string, modelConfig: ModelConfig | null): Promise<number> {
+export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string, modelKey: string, modelConfig: ClusterEntryConfig | null): Promise<number> {
   const result = await db.query<{ generation: string }>(
     `INSERT INTO cluster_models (cluster_id, model_key, model_config, generation) VALUES ($1, $2, $3, nextval('cluster_model_generation'))
      ON CONFLICT (cluster_id, model_key) DO UPDATE SET model_config = EXCLUDED.model_config, generation = EXCLUDED.generation, updated_at = now()
@@ -59,6 +59,47 @@ export async function writeClusterEntry(db: Pool | PoolClient, clusterId: string
     [clusterId, modelKey, modelConfig === null ? null : JSON.stringify(modelConfig)],
   );
   return Number(result.rows[0]?.generation);
+}
+
+/**
+ * Changes one model's desired entry from what it is now, and returns the new generation with the
+ * entry before and after. The row is locked for the read and the write, so a model's entry
+ * is never written from a stale read (the model's workflow writes it one step at a time; the
+ * layout migration may write it too).
+ */
+export async function updateClusterEntry(
+  pool: Pool,
+  clusterId: string,
+  modelKey: string,
+  change: (current: ClusterEntryConfig | null) => ClusterEntryConfig | null,
+): Promise<{ generation: number; config: ClusterEntryConfig | null; previous: ClusterEntryConfig | null }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const current = await client.query<{ model_config: ClusterEntryConfig | null }>(
+      'SELECT model_config FROM cluster_models WHERE cluster_id = $1 AND model_key = $2 FOR UPDATE',
+      [clusterId, modelKey],
+    );
+    const previous = current.rows[0]?.model_config ?? null;
+    const next = change(previous);
+    const generation = await writeClusterEntry(client, clusterId, modelKey, next);
+    await client.query('COMMIT');
+    return { generation, config: next, previous };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** One model's desired entry as it stands (null: none). */
+export async function readClusterEntryConfig(db: Pool | PoolClient, clusterId: string, modelKey: string): Promise<ClusterEntryConfig | null> {
+  const result = await db.query<{ model_config: ClusterEntryConfig | null }>('SELECT model_config FROM cluster_models WHERE cluster_id = $1 AND model_key = $2', [
+    clusterId,
+    modelKey,
+  ]);
+  return result.rows[0]?.model_config ?? null;
 }
 
 /** Where one model's latest change stands, without any config: what an apply checks after its flush. */
@@ -118,8 +159,8 @@ export async function countModelsOnTheirWay(db: Pool | PoolClient, options: { cl
 export async function listClusterEntries(db: Pool | PoolClient, clusterId: string): Promise<ClusterEntry[]> {
   const result = await db.query<{
     model_key: string;
-    model_config: ModelConfig | null;
-    applied_config: ModelConfig | null;
+    model_config: ClusterEntryConfig | null;
+    applied_config: ClusterEntryConfig | null;
     generation: string;
     settled_generation: string;
     rejected_generation: string | null;
@@ -148,7 +189,7 @@ export type DesiredEntry = Pick<ClusterEntry, 'modelKey' | 'modelConfig' | 'gene
  * refused batch needs): the one read of every model a flush makes.
  */
 export async function listDesiredEntries(db: Pool | PoolClient, clusterId: string): Promise<DesiredEntry[]> {
-  const result = await db.query<{ model_key: string; model_config: ModelConfig | null; generation: string; settled_generation: string }>(
+  const result = await db.query<{ model_key: string; model_config: ClusterEntryConfig | null; generation: string; settled_generation: string }>(
     'SELECT model_key, model_config, generation, settled_generation FROM cluster_models WHERE cluster_id = $1 ORDER BY model_key',
     [clusterId],
   );

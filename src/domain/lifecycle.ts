@@ -22,6 +22,11 @@ export const EVENT_TYPES = [
   'ROLLBACK_STARTED', // restoring the last good revision
   'ROLLED_BACK', // the last good revision serves again
   'REMOVED_FROM_CLUSTER', // a failed first deploy was taken off the cluster, GPUs freed
+  'REVISION_READY', // a new revision started beside the serving one passed its checks (blue/green)
+  'TRAFFIC_SWITCHED', // the ingress routes the model to the new revision
+  'REVISION_RETIRED', // the previous revision's app was removed
+  'REVISION_DISCARDED', // a new revision that failed was removed; the serving one never stopped
+  'SURGE_UNAVAILABLE', // the cluster cannot hold both revisions: the rollout replaces the model in place
   'DELETED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

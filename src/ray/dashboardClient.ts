@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { ServeApplication, ServeDeployBody } from './serveConfig';
-import { foreignApplicationsIn, ServeDetails, serveDetailsSchema, singleDeploymentView } from './serveStatus';
+import { applicationNamesIn, foreignApplicationsIn, ServeDetails, serveDetailsSchema, singleDeploymentView } from './serveStatus';
 
 /** A Ray HTTP call that failed; `status` is absent when Ray could not be reached at all. */
 export class RayRequestError extends Error {
@@ -58,10 +58,10 @@ export class RayDashboardClient {
 
   /**
    * The apps this product does not manage, as Ray reports them deployed. Only those apps are
-   * validated: the managed app's status (megabytes with thousands of models) is not walked.
+   * validated: the managed apps' status (megabytes with thousands of models) is not walked.
    */
-  async getForeignApplications(managedAppName: string): Promise<ServeApplication[]> {
-    return foreignApplicationsIn(await this.getServeDetailsJson(), managedAppName);
+  async getForeignApplications(isManaged: (appName: string) => boolean): Promise<ServeApplication[]> {
+    return foreignApplicationsIn(await this.getServeDetailsJson(), isManaged);
   }
 
   /**
@@ -71,6 +71,11 @@ export class RayDashboardClient {
    */
   async getDeploymentDetails(appName: string, deploymentName: string): Promise<ServeDetails> {
     return singleDeploymentView(await this.getServeDetailsJson(), appName, deploymentName);
+  }
+
+  /** The names of every app Ray reports, their contents left unread. */
+  async getApplicationNames(): Promise<string[]> {
+    return applicationNamesIn(await this.getServeDetailsJson());
   }
 
   private async getServeDetailsJson(): Promise<unknown> {

@@ -1,8 +1,13 @@
 import type { ServingSpec } from '../domain/servingSpec';
 import { toStoragePath } from '../domain/modelSourcePath';
 
-/** Platform settings that shape every rendered LLMConfig; users never set these. */
+/** Platform settings that shape every rendered config; users never set these. */
 export interface RenderSettings {
+  /**
+   * The ingress application (route "/"), the only HTTP entry of the Serve cluster. Each model's
+   * own apps are named after it (`<appName>--<model_key>--<revision>`). The previous release
+   * kept every model inside one app of this name, which the ingress replaces on upgrade.
+   */
   appName: string;
   storageRoot: string;
   acceleratorType: string | null;
@@ -21,10 +26,9 @@ export interface LlmConfig {
 }
 
 /**
- * One model's entry in the application's `deployments:` list. Ray hashes an application's
- * `args` into the code version of every deployment in it, so a change inside `args` restarts
- * every model's replicas; an override here changes only the deployment it names (seen on Ray
- * 2.58: scaling or re-marking one model left its neighbour's replica ids as they were).
+ * A model's entry in its application's `deployments:` list. Ray hashes an application's `args`
+ * into the code version of its deployments, so the override carries what changes without a
+ * reload of the model: the replica count (a scale adds or removes replicas, keeps the rest).
  */
 export interface DeploymentOverride {
   name: string;
@@ -32,13 +36,6 @@ export interface DeploymentOverride {
   autoscaling_config: { min_replicas: number; max_replicas: number; initial_replicas: number };
   /** Replaces the options the server class rendered, so it repeats what they hold. */
   ray_actor_options: { num_cpus?: number; runtime_env: { env_vars: Record<string, string>; worker_process_setup_hook?: string } };
-}
-
-/** Everything the cluster needs for one model: its LLMConfig (in `args`) and its deployment override. */
-export interface ModelConfig {
-  llm_config: LlmConfig;
-  /** Absent only in entries written before the override existed. */
-  deployment?: DeploymentOverride;
 }
 
 export interface ServeApplication {
@@ -61,8 +58,7 @@ const STANDIN_REPLICA_NUM_CPUS = 0.1;
 
 /**
  * One model's LLMConfig: only what defines the model (source, engine arguments, accelerator,
- * server class), so the application's `args` change only when a model is added, removed or
- * redefined.
+ * server class). A change here is a redefinition: the model's engine must load again.
  */
 export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: RenderSettings): LlmConfig {
   const config: LlmConfig = {
@@ -75,48 +71,20 @@ export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: Re
 }
 
 /**
- * One model's LLMConfig plus its deployment override, which carries the replica count and the
- * revision marker `ARGUS_MODEL_REVISION`: Ray ignores an identical PUT even after
- * DEPLOY_FAILED, so each rollout (and each retry) must change this model's config, and only
- * this model's; in the override, that restarts this model's replicas alone.
+ * The override of one model's deployment: its replica count, and the revision marker
+ * `ARGUS_MODEL_REVISION` that names the revision the replicas run (shown in Ray's status, and
+ * what tells the previous revision's status apart from the new one's).
  */
-export function renderModelConfig(modelId: string, spec: ServingSpec, rolloutMarker: string, settings: RenderSettings): ModelConfig {
+export function renderDeploymentOverride(modelId: string, spec: ServingSpec, marker: string, settings: RenderSettings): DeploymentOverride {
   const replicas = spec.num_replicas;
   return {
-    llm_config: renderLlmConfig(modelId, spec, settings),
-    deployment: {
-      name: deploymentNameFor(modelId, settings.serverCls),
-      autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
-      ray_actor_options: {
-        ...(settings.serverCls ? { num_cpus: STANDIN_REPLICA_NUM_CPUS } : {}),
-        runtime_env: { env_vars: { ARGUS_MODEL_REVISION: rolloutMarker }, worker_process_setup_hook: LLM_WORKER_SETUP_HOOK },
-      },
+    name: deploymentNameFor(modelId, settings.serverCls),
+    autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
+    ray_actor_options: {
+      ...(settings.serverCls ? { num_cpus: STANDIN_REPLICA_NUM_CPUS } : {}),
+      runtime_env: { env_vars: { ARGUS_MODEL_REVISION: marker }, worker_process_setup_hook: LLM_WORKER_SETUP_HOOK },
     },
   };
-}
-
-/** The single `build_openai_app` application holding every managed model. */
-export function renderManagedApplication(appName: string, models: ModelConfig[]): ServeApplication {
-  return {
-    name: appName,
-    route_prefix: '/',
-    import_path: 'ray.serve.llm:build_openai_app',
-    args: {
-      llm_configs: models.map((m) => m.llm_config),
-      // The ingress only routes; it needs a sliver of CPU, not a whole core.
-      ingress_deployment_config: { ray_actor_options: { num_cpus: 0.1 } },
-    },
-    deployments: models.flatMap((m) => (m.deployment ? [m.deployment] : [])),
-  };
-}
-
-/**
- * The complete PUT body. PUT replaces every app on the cluster, so apps this product does not
- * manage are sent back exactly as Ray reports them deployed. With no model left, the managed app
- * is omitted (an app with no models cannot be built).
- */
-export function renderDeployBody(managed: ServeApplication | null, foreignApps: ServeApplication[]): ServeDeployBody {
-  return { applications: managed ? [...foreignApps, managed] : [...foreignApps] };
 }
 
 /**

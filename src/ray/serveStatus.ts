@@ -54,13 +54,17 @@ export function singleDeploymentView(raw: unknown, appName: string, deploymentNa
   return { applications: { [appName]: { ...header, deployments } } };
 }
 
+export function applicationNamesIn(raw: unknown): string[] {
+  return Object.keys(appIndexSchema.parse(raw).applications);
+}
+
 const foreignAppSchema = applicationSchema.pick({ name: true, deployed_app_config: true });
 
-/** Apps other than `managedAppName` that Ray reports deployed, each config exactly as Ray reports it. */
-export function foreignApplicationsIn(raw: unknown, managedAppName: string): ServeApplication[] {
+/** Apps this product does not manage that Ray reports deployed, each config exactly as Ray reports it. */
+export function foreignApplicationsIn(raw: unknown, isManaged: (appName: string) => boolean): ServeApplication[] {
   const index = appIndexSchema.parse(raw);
   return Object.entries(index.applications)
-    .filter(([name]) => name !== managedAppName)
+    .filter(([name]) => !isManaged(name))
     .map(([, app]) => foreignAppSchema.parse(app))
     .filter((app) => app.deployed_app_config)
     .map((app) => app.deployed_app_config as unknown as ServeApplication);
@@ -70,7 +74,7 @@ export type ServeApplicationStatus = z.infer<typeof applicationSchema>;
 /** How one model stands on the cluster, from the controller's point of view. */
 export type ModelAssessment =
   | { phase: 'absent'; message: string }
-  | { phase: 'progressing'; readyReplicas: number; targetReplicas: number; message: string }
+  | { phase: 'progressing'; readyReplicas: number; targetReplicas: number; message: string; unscheduled?: boolean }
   | { phase: 'healthy'; readyReplicas: number; targetReplicas: number }
   | { phase: 'failed'; message: string };
 
@@ -125,11 +129,12 @@ export function assessModel(
     return { phase: 'healthy', readyReplicas, targetReplicas };
   }
   const states = deployment.replicas.map((r) => r.state).join(', ');
+  const unscheduled = describeUnscheduledReplicas(deployment.message);
   const message =
-    describeUnscheduledReplicas(deployment.message) ??
+    unscheduled ??
     (stripAnsi(deployment.message).split('\n')[0] ||
     `deployment ${deployment.status}${states ? ` (replicas: ${states})` : ''}`);
-  return { phase: 'progressing', readyReplicas, targetReplicas, message };
+  return { phase: 'progressing', readyReplicas, targetReplicas, message, unscheduled: unscheduled !== undefined };
 }
 
 /**

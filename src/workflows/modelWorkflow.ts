@@ -15,7 +15,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ModelActivities } from '../activities';
-import type { ReadinessProgress } from '../activities/readiness';
+import type { ApplyResult } from '../activities/applyModelToCluster';
+import type { ReadinessProgress, ReadinessVia } from '../activities/readiness';
+import { redefines } from '../domain/revisions';
 import type { ServingSpec } from '../domain/servingSpec';
 import { deleteUpdate, deployUpdate, modelQuery, RequestAck, scaleUpdate } from './messages';
 import { ModelEntity, ModelEvent, ModelSnapshot, RequestRefused, Revision } from './modelEntity';
@@ -29,6 +31,8 @@ export interface ModelWorkflowInput {
   initialSpec: ServingSpec;
   /** Platform default for the readiness deadline, seconds; a spec may override it. */
   defaultReadinessTimeoutS: number;
+  /** How long a new revision beside the serving one may wait for room before the rollout replaces in place. */
+  surgeWaitS?: number;
   /** Set when the workflow continues as new. */
   carried?: ModelSnapshot;
 }
@@ -64,8 +68,20 @@ const removalRetryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt 
 /** Patch: APPLY_STARTED and APPLY_SUCCEEDED are recorded alongside the apply and the watch, not before them. */
 const RECORD_EVENTS_ALONGSIDE = 'record-events-alongside-steps';
 
+/** Patch: a redefinition of a serving model starts the new revision beside the serving one (blue/green). */
+const BLUE_GREEN = 'blue-green-revisions';
+
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
+const DEFAULT_SURGE_WAIT_S = 60;
+
+/** What a readiness watch looks at: the app and deployment an apply step reported, and how to reach it. */
+interface WatchTarget {
+  marker: string;
+  appName?: string;
+  deploymentName?: string;
+  via: ReadinessVia;
+}
 
 /**
  * One long-running workflow per model. Requests arrive as updates and are handled in order by
@@ -131,8 +147,9 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     const applyStarted = emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker }, `applying revision ${revision.revision} to the cluster`);
     applyStarted.catch(() => undefined);
     if (!alongside) await applyStarted;
+    let applied: ApplyResult;
     try {
-      await applyModelToCluster.executeWithOptions(
+      applied = await applyModelToCluster.executeWithOptions(
         { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
         [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker }],
       );
@@ -143,12 +160,48 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     applySucceeded.catch(() => undefined);
     if (!alongside) await applySucceeded;
 
-    const wait = async (): Promise<'ready'> => {
+    const target: WatchTarget = { marker: applied.marker ?? marker, appName: applied.app_name, deploymentName: applied.deployment_name, via: 'ingress' };
+    try {
+      const outcome = await watchUntilReady(revision, target, deadlineMs, { cancellable });
+      // Only a watch given a surge deadline reports 'no-room'; this one has none.
+      if (outcome === 'no-room') throw new Error(`watch of revision ${revision.revision} reported no room without a surge deadline`);
+      return outcome;
+    } finally {
+      // Outside the cancellable scope: a newer request never cancels the record of what happened.
+      await applySucceeded;
+    }
+  }
+
+  /**
+   * Watches one revision until it is ready. Resolves 'superseded' when `cancellable` and a newer
+   * request arrives, and 'no-room' when Ray still cannot place its replicas at `surgeDeadlineMs`.
+   * Every change of progress is an event and shows in the Temporal UI.
+   */
+  async function watchUntilReady(
+    revision: Revision,
+    target: WatchTarget,
+    deadlineMs: number,
+    options: { cancellable: boolean; surgeDeadlineMs?: number },
+  ): Promise<'ready' | 'superseded' | 'no-room'> {
+    const wait = async (): Promise<'ready' | 'no-room'> => {
       let last: ReadinessProgress | null = null;
       for (;;) {
+        const untilSurge = options.surgeDeadlineMs === undefined ? WATCH_WINDOW_MS : Math.max(1_000, Math.min(WATCH_WINDOW_MS, options.surgeDeadlineMs - Date.now()));
         const result = await watchReadiness.executeWithOptions(
-          { summary: `wait for ${model.modelId} r${revision.revision} to be ready` },
-          [{ modelId: model.modelId, targetReplicas: revision.spec.num_replicas, rolloutMarker: marker, deadlineMs, lastProgress: last, maxWatchMs: WATCH_WINDOW_MS }],
+          { summary: `wait for ${model.modelId} r${revision.revision} to be ready${target.via === 'revision' ? ' beside the serving revision' : ''}` },
+          [
+            {
+              modelId: model.modelId,
+              modelKey: model.modelKey,
+              targetReplicas: revision.spec.num_replicas,
+              rolloutMarker: target.marker,
+              deadlineMs,
+              lastProgress: last,
+              maxWatchMs: untilSurge,
+              ...(target.appName ? { appName: target.appName, deploymentName: target.deploymentName } : {}),
+              ...(target.via !== 'ingress' ? { via: target.via } : {}),
+            },
+          ],
         );
         if (result.ready) return 'ready';
         const p = result.progress;
@@ -157,34 +210,108 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
             `replicas ready ${p.readyReplicas}/${p.targetReplicas}: ${p.message}`);
         }
         last = p;
+        if (options.surgeDeadlineMs !== undefined && p.unscheduled && p.readyReplicas === 0 && Date.now() >= options.surgeDeadlineMs) return 'no-room';
       }
     };
-    const watch = (): Promise<'ready' | 'superseded'> => {
-      if (!cancellable) return wait();
-      return CancellationScope.cancellable(async () => {
-        const scope = CancellationScope.current();
-        const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
-          scope.cancel();
-          return 'superseded' as const;
-        });
-        try {
-          return await Promise.race([wait(), newer]);
-        } catch (err) {
-          if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
-          throw err;
-        }
+    if (!options.cancellable) return wait();
+    return CancellationScope.cancellable(async () => {
+      const scope = CancellationScope.current();
+      const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
+        scope.cancel();
+        return 'superseded' as const;
       });
-    };
-    try {
-      return await watch();
-    } finally {
-      // Outside the cancellable scope: a newer request never cancels the record of what happened.
-      await applySucceeded;
-    }
+      try {
+        return await Promise.race([wait(), newer]);
+      } catch (err) {
+        if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
+        throw err;
+      }
+    });
   }
 
-  async function rollout(revision: Revision) {
-    model.transition('DEPLOYING');
+  const placementStep = (summary: string, input: Omit<Parameters<typeof applyModelToCluster>[0], 'modelKey' | 'modelId'>) =>
+    applyModelToCluster.executeWithOptions({ summary }, [{ modelKey: model.modelKey, modelId: model.modelId, ...input }]);
+
+  /**
+   * A redefinition of a serving model, blue/green: the new revision starts as a second app beside
+   * the serving one, which keeps answering; the ingress switches to it only once it passed its
+   * checks (Serve status and a 1-token completion sent to it directly), then the old app goes.
+   * A new revision that fails is removed and the serving one never stopped. Where the cluster
+   * cannot place both, the rollout falls back to replacing the model in place, and says so.
+   */
+  async function blueGreen(revision: Revision, good: Revision) {
+    const marker = `r${revision.revision}`;
+    const timeoutS = revision.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS;
+    const deadlineMs = Date.now() + timeoutS * 1000;
+    await emit('APPLY_STARTED', { revision: revision.revision, kind: revision.kind, marker, strategy: 'blue-green', serving_revision: good.revision },
+      `starting revision ${revision.revision} beside revision ${good.revision}, which keeps serving`);
+    let staged: ApplyResult;
+    try {
+      staged = await placementStep(`start ${model.modelId} r${revision.revision} beside r${good.revision}`, { spec: revision.spec, rolloutMarker: marker, step: 'stage' });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return discardRevision(revision, good, describeFailure(err), null);
+    }
+    const servingApp = staged.routed_app as string;
+    await emit('APPLY_SUCCEEDED', { revision: revision.revision, app_name: staged.app_name, serving_app: servingApp }, `revision ${revision.revision} starting beside revision ${good.revision}`);
+
+    const surgeDeadlineMs = Date.now() + (input.surgeWaitS ?? DEFAULT_SURGE_WAIT_S) * 1000;
+    let outcome: 'ready' | 'superseded' | 'no-room';
+    try {
+      outcome = await watchUntilReady(revision, { marker, appName: staged.app_name, deploymentName: staged.deployment_name, via: 'revision' }, deadlineMs, {
+        cancellable: true,
+        surgeDeadlineMs,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return discardRevision(revision, good, describeFailure(err), staged.app_name ?? null);
+    }
+    if (outcome === 'superseded') {
+      // The next rollout replaces the candidate (or the delete removes it).
+      await emit('DEPLOY_SUPERSEDED', { revision: revision.revision }, 'a newer request replaces this rollout');
+      return;
+    }
+    if (outcome === 'no-room') {
+      await emit('SURGE_UNAVAILABLE', { revision: revision.revision, surge_wait_s: input.surgeWaitS ?? DEFAULT_SURGE_WAIT_S },
+        `the cluster cannot hold revisions ${good.revision} and ${revision.revision} at once: replacing revision ${good.revision} in place (the model is unavailable while it reloads)`);
+      return inPlace(revision);
+    }
+    await emit('REVISION_READY', { revision: revision.revision, app_name: staged.app_name }, `revision ${revision.revision} is ready; switching traffic to it`);
+
+    try {
+      const switched = await placementStep(`route ${model.modelId} to r${revision.revision}`, { spec: revision.spec, rolloutMarker: marker, step: 'promote' });
+      await watchUntilReady(revision, { marker, appName: switched.app_name, deploymentName: switched.deployment_name, via: 'switch' }, deadlineMs, { cancellable: false });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Route back to the revision that served until now, then drop the new one.
+      await placementStep(`route ${model.modelId} back to r${good.revision}`, { spec: good.spec, rolloutMarker: marker, step: 'promote', targetApp: servingApp });
+      return discardRevision(revision, good, describeFailure(err), staged.app_name ?? null);
+    }
+    await emit('TRAFFIC_SWITCHED', { revision: revision.revision, from_app: servingApp, to_app: staged.app_name }, `revision ${revision.revision} serves; removing revision ${good.revision}`);
+    const retired = await placementStep(`remove ${model.modelId} r${good.revision}`, { spec: revision.spec, rolloutMarker: marker, step: 'retire' });
+    await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} r${good.revision} is gone` }, [
+      { modelId: model.modelId, modelKey: model.modelKey, appNames: retired.removed_apps ?? [] },
+    ]);
+    await emit('REVISION_RETIRED', { revision: good.revision, app_names: retired.removed_apps ?? [] });
+    model.markRunning(revision);
+    await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
+  }
+
+  /** A new revision that failed beside the serving one: remove it; the serving revision never stopped. */
+  async function discardRevision(failed: Revision, good: Revision, failure: { summary: string; message: string; type: string }, appName: string | null) {
+    const summary = `revision ${failed.revision} (${failed.kind}) failed and was discarded; revision ${good.revision} served throughout: ${failure.summary}`;
+    await emit('DEPLOY_FAILED', { revision: failed.revision, error_type: failure.type, error_summary: failure.summary, message: failure.message }, failure.summary);
+    const discarded = await placementStep(`remove ${model.modelId} r${failed.revision}`, { spec: good.spec, rolloutMarker: `r${failed.revision}`, step: 'retire' });
+    await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} r${failed.revision} is gone` }, [
+      { modelId: model.modelId, modelKey: model.modelKey, appNames: discarded.removed_apps ?? (appName ? [appName] : []) },
+    ]);
+    await emit('REVISION_DISCARDED', { revision: failed.revision, app_names: discarded.removed_apps ?? [] });
+    model.markRunning(good, summary);
+    await emit('ROLLED_BACK', { to_revision: good.revision, error_summary: summary, served_throughout: true }, summary);
+  }
+
+  /** The rollout of one revision in the model's own app: a first deploy, a scale, or a redefinition with no room beside. */
+  async function inPlace(revision: Revision) {
     try {
       const outcome = await applyAndWait(revision, `r${revision.revision}`, true);
       if (outcome === 'superseded') {
@@ -197,6 +324,13 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       if (isCancellation(err)) throw err;
       await compensate(revision, describeFailure(err));
     }
+  }
+
+  async function rollout(revision: Revision) {
+    model.transition('DEPLOYING');
+    const good = model.lastGood;
+    if (revision.kind === 'deploy' && good !== null && redefines(good.spec, revision.spec) && patched(BLUE_GREEN)) return blueGreen(revision, good);
+    return inPlace(revision);
   }
 
   /** Undoes a failed rollout: roll back to the last good revision, or take the model off the cluster. */
@@ -237,7 +371,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         await applyModelToCluster.executeWithOptions({ summary: `remove ${model.modelId} from the cluster` }, [
           { modelKey: model.modelKey, modelId: model.modelId, spec: null, rolloutMarker: 'removed' },
         ]);
-        await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId }]);
+        await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId, modelKey: model.modelKey }]);
         model.markRemoved();
         return;
       } catch (err) {

@@ -1,7 +1,8 @@
 import { loadConfig } from '../../src/config/config';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
-import { deploymentNameFor, ModelConfig, RenderSettings, renderDeployBody, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
+import { deploymentNameFor, RenderSettings } from '../../src/ray/serveConfig';
+import { ModelConfig, renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import { assessModel, ModelAssessment, ServeDetails, summarizeRayMessage } from '../../src/ray/serveStatus';
 import { RayDouble } from '../support/rayDouble';
 import { eventually } from '../support/stack';
@@ -65,7 +66,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
   let badSource: string;
   let goodReplicas: string[] = [];
 
-  const put = (models: ModelConfig[], app = APP) => dashboard.putServeApplications(renderDeployBody(renderManagedApplication(app, models), []));
+  const put = (models: ModelConfig[], app = APP) => dashboard.putServeApplications(renderSingleAppBody(renderManagedApplication(app, models), []));
   const good = (marker = 'r1', replicas = 1) => renderModelConfig(GOOD, spec('good', { num_replicas: replicas }), marker, render);
   const bad = (marker = 'r1') => renderModelConfig(BAD, spec('bad', { model_source: badSource }), marker, render);
   const assess = (details: ServeDetails, modelId: string, replicas = 1, marker?: string): ModelAssessment =>
@@ -155,7 +156,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
   });
 
   it('replaces the whole set of apps: an app left out of a PUT is deleted', async () => {
-    await dashboard.putServeApplications(renderDeployBody({ ...renderManagedApplication('contract_other', [good()]), route_prefix: '/other' }, []));
+    await dashboard.putServeApplications(renderSingleAppBody({ ...renderManagedApplication('contract_other', [good()]), route_prefix: '/other' }, []));
     await until(`${APP} deleted and contract_other present`, (d) => !d.applications[APP] && d.applications.contract_other !== undefined);
   });
 });

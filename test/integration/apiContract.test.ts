@@ -265,8 +265,9 @@ describe('models', () => {
     expect(detail.events.map((e) => e.seq)).toEqual(detail.events.map((_, i) => i + 1));
     // Serve status is cached for a moment, so it may trail the model's state briefly.
     await eventually(async () => (await detailOf(key)).serve_status.running_replicas === 2, 10_000, 'serve_status to show 2 replicas');
+    // The model's own app, named after its key and revision.
     expect((await detailOf(key)).serve_status).toEqual({
-      app_name: h.stack.config.serving.app_name, app_status: 'RUNNING', deployment_status: 'HEALTHY', running_replicas: 2, message: null });
+      app_name: `${h.stack.config.serving.app_name}--${key}--r1`, app_status: 'RUNNING', deployment_status: 'HEALTHY', running_replicas: 2, target_replicas: 2, message: null });
     const json = modelDetailSchema.parse((await call('getModel', { model_key: (await keyOf('as-json')) })).body);
     expect(json.model).toMatchObject({ model_source: '/private/users/alice/ckpt', total_gpus: 2 });
   });

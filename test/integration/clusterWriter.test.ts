@@ -1,3 +1,4 @@
+import type { ModelPlacement } from '../../src/ray/modelPlacement';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { createPool } from '../../src/db/pool';
 import { ensureUser } from '../../src/db/users';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
-import { RayDouble } from '../support/rayDouble';
+import { modelIdsInPut, RayDouble } from '../support/rayDouble';
 import { eventually } from '../support/stack';
 import { testSpec as spec } from '../support/servingSpecs';
 
@@ -90,8 +91,8 @@ describe('the single cluster writer', () => {
     // Every PUT is a complete view: it never drops a model an earlier PUT carried, nor the foreign app.
     for (const [i, put] of puts.entries()) {
       expect(put.map((a) => a.name)).toContain('someone_elses_app');
-      const ids = put.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
-      const earlier = i === 0 ? [] : (puts[i - 1] ?? []).flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+      const ids = modelIdsInPut(put);
+      const earlier = i === 0 ? [] : modelIdsInPut(puts[i - 1] ?? []);
       expect(ids).toEqual(expect.arrayContaining(earlier));
     }
     expect(results.every((r) => r.models_on_cluster >= 1)).toBe(true);
@@ -141,7 +142,9 @@ describe('the single cluster writer', () => {
     await expect(apply({ ...model, spec: spec('changing', { num_replicas: 3 }), rolloutMarker: 'r2' })).rejects.toMatchObject({ type: 'RayConfigRejected' });
     const entry = (await listClusterEntries(pool, deps.clusterId)).find((e) => e.modelKey === model.modelKey);
     expect(entry?.modelConfig).toEqual(entry?.appliedConfig);
-    expect(entry?.modelConfig?.deployment?.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r1');
+    // The scale was refused, so the model's app keeps the replica count Ray last accepted.
+    const placement = entry?.modelConfig as ModelPlacement;
+    expect(placement.apps.map((a) => a.deployment.autoscaling_config.min_replicas)).toEqual([1]);
   });
 
   it('leaves an entry pending through a transient failure; the retry lands it', async () => {

@@ -1,6 +1,6 @@
 import { ModelCommands } from '../../src/api/modelCommands';
 import { getModel } from '../../src/db/models';
-import { RayDouble } from '../support/rayDouble';
+import { modelIdsInPut, RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
 import { testSpec as spec } from '../support/servingSpecs';
 
@@ -32,7 +32,7 @@ it('deploys 8 models requested at once with fewer PUTs than models, all RUNNING'
     return states.every((s) => s === 'RUNNING');
   }, 60_000, 'all 8 models RUNNING');
   expect(ray.puts.length).toBeLessThanOrEqual(6); // 3-4 in our runs
-  const carried = ray.puts.map((apps) => apps.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id)));
+  const carried = ray.puts.map((apps) => modelIdsInPut(apps));
   for (let i = 1; i < carried.length; i++) expect(carried[i]).toEqual(expect.arrayContaining(carried[i - 1] ?? []));
   expect(carried[carried.length - 1]).toHaveLength(8);
 });

@@ -5,7 +5,7 @@ import type { ModelState } from '../../src/domain/lifecycle';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { modelQuery } from '../../src/workflows/messages';
 import { workflowIdFor } from '../../src/workflows/searchAttributes';
-import { RayDouble } from '../support/rayDouble';
+import { modelIdsInPut, RayDouble } from '../support/rayDouble';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
 import { testSpec as spec } from '../support/servingSpecs';
 
@@ -102,7 +102,7 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     expect(await stateOf(neighbour.model_key)).toBe('RUNNING');
     // No PUT ever dropped the neighbour.
     for (const apps of ray.puts.slice(putsBefore)) {
-      expect(apps.flatMap((a) => a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id)).toContain(await modelIdOf(neighbour.model_key));
+      expect(modelIdsInPut(apps)).toContain(await modelIdOf(neighbour.model_key));
     }
     ray.faults.failingModels.has = original;
   });

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { modelIdPrefix, publicModelId, SUFFIX_PATTERN, USER_ID_PATTERN } from '../../src/domain/naming';
+import { modelIdPrefix, newModelKey, publicModelId, SUFFIX_PATTERN, USER_ID_PATTERN } from '../../src/domain/naming';
 import { validateServingSpec } from '../../src/domain/servingSpec';
-import { renderDeployBody, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
+import { renderClusterBody } from '../../src/ray/clusterLayout';
+import { nextPlacement } from '../../src/ray/modelPlacement';
+import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 
 /**
  * Every name the API accepts must map to names Ray accepts. The judge is Ray's own code: the
@@ -52,7 +54,15 @@ describe('Ray accepts the name of every model the API accepts', () => {
       const spec = validateServingSpec({ model_id: suffix, model_source: `/private/hf/m${i}` }, { userId: user, allowStandInKnobs: false });
       return renderModelConfig(publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, 'r1', { ...settings, serverCls });
     });
-    const verdict = rayValidates(renderDeployBody(renderManagedApplication('argus_llm_app', models), []));
+    const verdict = rayValidates(renderSingleAppBody(renderManagedApplication('argus_llm_app', models), []));
     expect(verdict.output.trim()).toBe('ok');
+    // The layout that ships: each model in an app of its own, named after its key, behind the ingress.
+    const placements = names.map(([user, suffix], i) => {
+      const spec = validateServingSpec({ model_id: suffix, model_source: `/private/hf/m${i}` }, { userId: user, allowStandInKnobs: false });
+      const modelKey = newModelKey(user, at);
+      return nextPlacement(null, 'replace', { modelKey, modelId: publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, marker: 'r1' }, { ...settings, serverCls });
+    });
+    const perModel = rayValidates(renderClusterBody(placements, [], settings));
+    expect(perModel.output.trim()).toBe('ok');
   });
 });

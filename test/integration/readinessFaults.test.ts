@@ -8,7 +8,7 @@ import { createPool } from '../../src/db/pool';
 import type { ServingSpec } from '../../src/domain/servingSpec';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
-import { renderDeployBody, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
+import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import { RayDouble } from '../support/rayDouble';
 
 /**
@@ -50,7 +50,7 @@ async function watchUntilReady(): Promise<string[]> {
 }
 
 async function deploy(marker = 'r1'): Promise<void> {
-  const body = renderDeployBody(renderManagedApplication(render.appName, [renderModelConfig(MODEL, spec, marker, render)]), []);
+  const body = renderSingleAppBody(renderManagedApplication(render.appName, [renderModelConfig(MODEL, spec, marker, render)]), []);
   await new RayDashboardClient(ray.url).putServeApplications(body);
 }
 

@@ -17,7 +17,7 @@ const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_cha
 const recordedModels = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_models.json'), 'utf8').split('\n')[0] as string);
 
 interface LlmConfigLike {
-  model_loading_config: { model_id: string };
+  model_loading_config: { model_id: string; model_source?: string };
   deployment_config?: { num_replicas?: number };
   runtime_env?: { env_vars?: Record<string, string> };
   server_cls?: string;
@@ -28,12 +28,27 @@ interface DeploymentOverrideLike {
   autoscaling_config?: { min_replicas?: number; max_replicas?: number; initial_replicas?: number };
   ray_actor_options?: { runtime_env?: { env_vars?: Record<string, string> } };
 }
+interface IngressRouteLike {
+  model_id: string;
+  app_name: string;
+  deployment_name: string;
+  candidates: Array<{ app_name: string; deployment_name: string }>;
+}
 interface AppLike {
   name: string;
   import_path: string;
-  args?: { llm_configs?: LlmConfigLike[] };
-  deployments?: DeploymentOverrideLike[];
+  route_prefix?: string | null;
+  args?: { llm_configs?: LlmConfigLike[]; llm_config?: LlmConfigLike };
+  deployments?: Array<DeploymentOverrideLike & { user_config?: { version?: string; models?: IngressRouteLike[] } }>;
 }
+
+const MODEL_APP = 'argus_serve.builders:build_model_app';
+const INGRESS_APP = 'argus_serve.builders:build_ingress_app';
+const STOCK_APP = 'ray.serve.llm:build_openai_app';
+
+/** The LLM servers an app builds: every llm_config of a stock app, the one of a model app. */
+const llmConfigsOf = (app: AppLike): LlmConfigLike[] =>
+  app.import_path === MODEL_APP ? (app.args?.llm_config ? [app.args.llm_config] : []) : (app.args?.llm_configs ?? []);
 
 /** Ray's name for a model's deployment: `<ServerClass>:<model_id>`, "/" replaced by "--" and "." by "_". */
 const deploymentName = (config: LlmConfigLike) =>
@@ -84,9 +99,21 @@ export interface Faults {
   holdPutAnswers: Set<string>;
   /** PUTs naming one of these models wait, unapplied, until openGate() says how to answer them. */
   gatePuts: Set<string>;
+  /** Checkpoints (model_source suffixes) whose replicas fail to start: a redefinition that cannot serve. */
+  failingSources: Set<string>;
+  /**
+   * Checkpoints whose replicas cannot be placed while another revision of the same model holds
+   * the cluster (no room for both); alone, they start as usual.
+   */
+  noRoomBesideSources: Set<string>;
 }
 
 export type GateAnswer = 'apply' | { status: number };
+
+/** The models one PUT body carries, in any layout (each once). */
+export const modelIdsInPut = (apps: AppLike[]): string[] => [...new Set(apps.flatMap((a) => llmConfigsOf(a).map((c) => c.model_loading_config.model_id)))];
+
+const endsWithAny = (suffixes: Set<string>, value: string | undefined) => value !== undefined && [...suffixes].some((s) => value.endsWith(s));
 
 const matchesAny = (suffixes: Set<string>, modelId: string) => [...suffixes].some((s) => modelId.endsWith(`-${s}`));
 
@@ -106,6 +133,8 @@ export class RayDouble {
     holdRemoval: new Set(),
     holdPutAnswers: new Set(),
     gatePuts: new Set(),
+    failingSources: new Set(),
+    noRoomBesideSources: new Set(),
   };
   readonly puts: AppLike[][] = [];
   /** PUTs applied whose answer is being withheld (holdPutAnswers). */
@@ -163,8 +192,20 @@ export class RayDouble {
   appNames(): string[] {
     return this.apps.map((a) => a.name);
   }
+  /** Models with at least one deployment on the "cluster" (each once, however many revisions it runs). */
   modelIds(): string[] {
-    return this.apps.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+    return [...new Set(this.apps.flatMap((a) => llmConfigsOf(a).map((c) => c.model_loading_config.model_id)))];
+  }
+  /** Replica ids of every model deployment, keyed `<app>/<model_id>`: a restart gives new ids. */
+  replicaIds(): Record<string, string[]> {
+    return Object.fromEntries([...this.deployments.entries()].map(([key, d]) => [key, [...d.replicaIds]]));
+  }
+  /** The ingress replica's id: new whenever the ingress app is (re)built, kept when only its routes change. */
+  ingressReplicaId: string | null = null;
+  /** The routes the ingress holds (its user_config), or null without the product's ingress. */
+  ingressRoutes(): IngressRouteLike[] | null {
+    const ingress = this.apps.find((a) => a.import_path === INGRESS_APP);
+    return ingress ? (ingress.deployments?.[0]?.user_config?.models ?? []) : null;
   }
   /** Places an app as if another team had deployed it. */
   addForeignApp(app: AppLike): void {
@@ -186,7 +227,8 @@ export class RayDouble {
       const codeChanged = !before || JSON.stringify([before.import_path, before.args]) !== JSON.stringify([app.import_path, app.args]);
       // Indexed once per app: a lookup per model in the list would make a PUT quadratic in the model count.
       const overrides = new Map((app.deployments ?? []).map((d) => [d.name, d]));
-      for (const config of app.args?.llm_configs ?? []) {
+      if (app.import_path === INGRESS_APP && codeChanged) this.ingressReplicaId = newIds(1)[0] as string;
+      for (const config of llmConfigsOf(app)) {
         const modelId = config.model_loading_config.model_id;
         const key = `${app.name}/${modelId}`;
         seen.add(key);
@@ -211,12 +253,13 @@ export class RayDouble {
           readyAt: Date.now() + this.faults.startDelayMs,
           seenStarting: false,
           replicaIds: newIds(replicas),
-          failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas
+          failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas || endsWithAny(this.faults.failingSources, config.model_loading_config.model_source)
             ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
             : null,
         });
       }
     }
+    if (!apps.some((a) => a.import_path === INGRESS_APP)) this.ingressReplicaId = null;
     for (const [key, state] of [...this.deployments.entries()]) {
       if (seen.has(key)) continue;
       this.deployments.delete(key);
@@ -232,10 +275,29 @@ export class RayDouble {
       let anyFailed = false;
       let anyUnhealthy = false;
       let allHealthy = true;
-      for (const config of app.args?.llm_configs ?? []) {
+      for (const config of llmConfigsOf(app)) {
         const state = this.deployments.get(`${app.name}/${config.model_loading_config.model_id}`);
         if (!state) continue;
         const name = deploymentName(config);
+        const crowded =
+          endsWithAny(this.faults.noRoomBesideSources, config.model_loading_config.model_source) &&
+          [...this.deployments.entries()].some(([key, other]) => other.modelId === state.modelId && key !== `${app.name}/${state.modelId}`);
+        if (crowded) {
+          // As Ray words replicas it cannot place (recorded in python/argus_standin/recorded/pending-gpus.json).
+          state.readyAt = now + this.faults.startDelayMs;
+          deployments[name] = {
+            ...deploymentTemplate,
+            name,
+            status: 'UPDATING',
+            status_trigger: 'CONFIG_UPDATE_STARTED',
+            message: `Deployment '${name}' in application '${app.name}' has ${state.replicas} replicas that have taken more than 30s to be scheduled. This may be due to waiting for the cluster to auto-scale or for a runtime environment to be installed. Resources required for each replica: [{"CPU": 0.1, "GPU": 1.0}], total resources available: {}. Use \`ray status\` for more details.`,
+            target_num_replicas: state.replicas,
+            replicas: [],
+            recent_dead_replicas: [],
+          };
+          allHealthy = false;
+          continue;
+        }
         const started = now >= state.readyAt && state.seenStarting;
         state.seenStarting = true;
         const failed = started && state.failMessage !== null;
@@ -263,7 +325,16 @@ export class RayDouble {
       }
       // build_openai_app also runs the router every model is reached through; it stays HEALTHY
       // when a model fails (which is why the ingress keeps listing a dead model).
-      if (app.import_path === 'ray.serve.llm:build_openai_app') deployments.OpenAiIngress = template.applications.llm.deployments.OpenAiIngress;
+      if (app.import_path === STOCK_APP) deployments.OpenAiIngress = template.applications.llm.deployments.OpenAiIngress;
+      if (app.import_path === INGRESS_APP) {
+        const ingress = template.applications.llm.deployments.OpenAiIngress;
+        deployments.ArgusIngress = {
+          ...ingress,
+          name: 'ArgusIngress',
+          deployment_config: { ...ingress.deployment_config, name: 'ArgusIngress', user_config: app.deployments?.[0]?.user_config ?? null },
+          replicas: ingress.replicas.map((r: Record<string, unknown>) => ({ ...r, replica_id: this.ingressReplicaId ?? r.replica_id })),
+        };
+      }
       applications[app.name] = {
         ...template.applications.llm,
         name: app.name,
@@ -300,14 +371,14 @@ export class RayDouble {
           return send(this.faults.putStatus.status, 'injected failure');
         }
         const parsed = JSON.parse(body) as { applications: AppLike[] };
-        const named = parsed.applications.flatMap((a) => (a.args?.llm_configs ?? []).map((c) => c.model_loading_config.model_id));
+        const named = parsed.applications.flatMap((a) => llmConfigsOf(a).map((c) => c.model_loading_config.model_id));
         if (named.some((id) => matchesAny(this.faults.gatePuts, id))) {
           this.gatedPuts += 1;
           const answer = await new Promise<GateAnswer>((resolve) => this.gateWaiters.push(resolve));
           if (answer !== 'apply') return send(answer.status, 'refused at the gate');
         }
         const refused = parsed.applications
-          .flatMap((a) => a.args?.llm_configs ?? [])
+          .flatMap((a) => llmConfigsOf(a))
           .find((c) => this.faults.rejectedModels.has(c.model_loading_config.model_id));
         if (refused) {
           this.rejectedPuts += 1;
@@ -324,14 +395,20 @@ export class RayDouble {
       }
       return send(404, 'not found');
     }
-    const healthy = [...this.deployments.values()]
-      .filter((d) => Date.now() >= d.readyAt && d.seenStarting && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId) && !matchesAny(this.faults.holdReady, d.modelId))
-      .map((d) => d.modelId);
-    // Like Ray, the ingress lists every configured model, even a failed one.
-    const listed = [...this.modelIds(), ...[...this.lingering].filter((id) => matchesAny(this.faults.holdRemoval, id))];
+    const isHealthy = (d: DeploymentState) =>
+      Date.now() >= d.readyAt && d.seenStarting && d.failMessage === null && !this.faults.unhealthyModels.has(d.modelId) && !matchesAny(this.faults.holdReady, d.modelId);
+    const healthy = [...this.deployments.values()].filter(isHealthy).map((d) => d.modelId);
+    const routes = this.ingressRoutes();
+    // The product's ingress lists the models of its routes; Ray's stock one every configured model, even a failed one.
+    const listed =
+      [...(routes !== null ? routes.map((r) => r.model_id) : this.modelIds()), ...[...this.lingering].filter((id) => matchesAny(this.faults.holdRemoval, id))];
     if (url === '/v1/models' && req.method === 'GET') {
       const entry = recordedModels.data[0];
       return send(200, { ...recordedModels, data: listed.map((id) => ({ ...entry, id, metadata: { ...entry.metadata, model_id: id } })) });
+    }
+    if (url === '/argus/routes' && req.method === 'GET' && routes !== null) {
+      const version = this.apps.find((a) => a.import_path === INGRESS_APP)?.deployments?.[0]?.user_config?.version ?? '';
+      return send(200, { version, models: Object.fromEntries(routes.map((r) => [r.model_id, r.app_name])) });
     }
     // The health endpoints engines serve themselves (vLLM and TGI /health; Triton's two).
     const modelReady = /^\/v2\/models\/([^/]+)\/ready$/.exec(url);
@@ -342,8 +419,23 @@ export class RayDouble {
     }
     if (url === '/v1/chat/completions' && req.method === 'POST') {
       const { model } = JSON.parse(body) as { model: string };
-      if (!healthy.includes(model)) return send(500, { error: { message: `model ${model} is not ready` } });
-      return send(200, { ...recordedChat, model });
+      if (routes === null) {
+        if (!healthy.includes(model)) return send(500, { error: { message: `model ${model} is not ready` } });
+        return send(200, { ...recordedChat, model });
+      }
+      // As python/argus_serve's ingress answers: 404 unknown, 503 starting or failed, else the model's (or the named revision's) app.
+      const route = routes.find((r) => r.model_id === model);
+      if (!route) return send(404, { error: { message: `model ${model} does not exist`, type: 'NotFoundError', code: 'model_not_found' } });
+      const wanted = req.headers['x-argus-revision-app'];
+      const appName = typeof wanted === 'string' ? wanted : route.app_name;
+      if (appName !== route.app_name && !route.candidates.some((c) => c.app_name === appName)) {
+        return send(404, { error: { message: `model ${model} has no revision ${appName}`, type: 'NotFoundError', code: 'revision_not_found' } });
+      }
+      const deployment = this.deployments.get(`${appName}/${model}`);
+      if (deployment && isHealthy(deployment)) return send(200, { ...recordedChat, model });
+      const failed = deployment && Date.now() >= deployment.readyAt && deployment.failMessage !== null;
+      res.setHeader('retry-after', '5');
+      return send(503, { error: { message: `model ${model} is ${failed ? 'failed' : 'starting'}`, type: 'ServiceUnavailableError', code: failed ? 'model_failed' : 'model_starting' } });
     }
     send(404, 'not found');
   }

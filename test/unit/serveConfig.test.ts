@@ -1,4 +1,5 @@
-import { deploymentNameFor, renderDeployBody, renderLlmConfig, renderManagedApplication, renderModelConfig } from '../../src/ray/serveConfig';
+import { deploymentNameFor, renderLlmConfig } from '../../src/ray/serveConfig';
+import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import type { ServingSpec } from '../../src/domain/servingSpec';
 
 const spec: ServingSpec = {
@@ -50,8 +51,8 @@ describe('Serve config rendering', () => {
   it('keeps foreign apps and drops the managed app when no model is left', () => {
     const foreign = { name: 'theirs', import_path: 'x:y', route_prefix: '/theirs' };
     const managed = renderManagedApplication('argus_llm_app', [renderModelConfig('m', spec, 'r1', settings)]);
-    expect(renderDeployBody(managed, [foreign]).applications.map((a) => a.name)).toEqual(['theirs', 'argus_llm_app']);
-    expect(renderDeployBody(null, [foreign]).applications).toEqual([foreign]);
+    expect(renderSingleAppBody(managed, [foreign]).applications.map((a) => a.name)).toEqual(['theirs', 'argus_llm_app']);
+    expect(renderSingleAppBody(null, [foreign]).applications).toEqual([foreign]);
   });
 
   it('names deployments the way Ray does', () => {

@@ -55,7 +55,7 @@ describe('Serve status against recorded Ray 2.58 responses', () => {
     const raw = JSON.parse(readFileSync(path.resolve(__dirname, '../../python/argus_standin/recorded/pending-gpus.json'), 'utf8'));
     const details = serveDetailsSchema.parse(raw);
     const a = assessModel(details, 'argus_llm_app', 'StandInLLMServer:dave-202611221203-huge', 1);
-    expect(a).toEqual({ phase: 'progressing', readyReplicas: 0, targetReplicas: 1, message: 'waiting for 16 GPUs: 1 replica of 16 GPUs each not scheduled yet' });
+    expect(a).toEqual({ phase: 'progressing', readyReplicas: 0, targetReplicas: 1, message: 'waiting for 16 GPUs: 1 replica of 16 GPUs each not scheduled yet', unscheduled: true });
     // Its neighbours in the same recording are healthy.
     expect(assessModel(details, 'argus_llm_app', 'StandInLLMServer:carol-202611221202-tp2', 1).phase).toBe('healthy');
   });
@@ -97,7 +97,7 @@ describe('Serve status against recorded Ray 2.58 responses', () => {
       const bad = { applications: { llm: { name: 'llm', status: 'RUNNING', deployments: { 'A:b': { name: 'A:b', replicas: 'not a list' } } } } };
       expect(() => singleDeploymentView(bad, 'llm', 'A:b')).toThrow();
       expect(() => singleDeploymentView({ applications: { llm: { status: 'RUNNING' } } }, 'llm', 'A:b')).toThrow();
-      expect(() => foreignApplicationsIn({ applications: { other: { name: 'other', status: 'RUNNING', deployed_app_config: { name: 'other' } } } }, 'llm')).toThrow();
+      expect(() => foreignApplicationsIn({ applications: { other: { name: 'other', status: 'RUNNING', deployed_app_config: { name: 'other' } } } }, (name) => name === 'llm')).toThrow();
       // What the narrowed reads skip is not validated: another deployment's junk does not fail a readiness check.
       const junkNeighbour = { applications: { llm: { name: 'llm', status: 'RUNNING', deployments: { 'A:b': { name: 'A:b', status: 'HEALTHY' }, 'C:d': 42 } } } };
       expect(singleDeploymentView(junkNeighbour, 'llm', 'A:b').applications.llm?.deployments['A:b']?.status).toBe('HEALTHY');
@@ -110,11 +110,11 @@ describe('Serve status against recorded Ray 2.58 responses', () => {
           const expected = Object.values(whole.applications)
             .filter((app) => app.name !== managed && app.deployed_app_config)
             .map((app) => app.deployed_app_config);
-          expect(foreignApplicationsIn(raw(file), managed)).toEqual(expected);
+          expect(foreignApplicationsIn(raw(file), (name) => name === managed)).toEqual(expected);
         }
       }
       const withForeign = { applications: { llm: { name: 'llm', status: 'RUNNING' }, theirs: { name: 'theirs', status: 'RUNNING', deployed_app_config: { name: 'theirs', import_path: 'their.module:app', args: { k: 1 } } } } };
-      expect(foreignApplicationsIn(withForeign, 'llm')).toEqual([{ name: 'theirs', import_path: 'their.module:app', args: { k: 1 } }]);
+      expect(foreignApplicationsIn(withForeign, (name) => name === 'llm')).toEqual([{ name: 'theirs', import_path: 'their.module:app', args: { k: 1 } }]);
     });
   });
 });

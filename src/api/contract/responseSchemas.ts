@@ -47,11 +47,12 @@ export const modelEventSchema = z
 
 export const modelServeStatusSchema = z
   .object({
-    app_name: z.string(),
+    app_name: z.string().describe("The model's own Serve application: the revision the ingress routes it to"),
     app_status: z.string().describe('Ray Serve application status; NOT_DEPLOYED or UNKNOWN when Ray has none or cannot be asked'),
     deployment_status: z.string().nullable().describe("This model's deployment status, null when it has none"),
-    running_replicas: z.int(),
-    message: z.string().nullable(),
+    running_replicas: z.int().describe('Replicas Ray reports RUNNING'),
+    target_replicas: z.int().describe('Replicas Ray is asked to run'),
+    message: z.string().nullable().describe("Ray's message about the deployment (or the app), if any"),
   })
   .strict()
   .meta({ id: 'ModelServeStatus' });

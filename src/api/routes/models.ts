@@ -5,6 +5,9 @@ import { getModel, getModelWithEvents, listModels, ModelRow } from '../../db/mod
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
 import { checkReplicas, parseEngineKwargs, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
+import { readClusterEntryConfig } from '../../db/clusterModels';
+import { isPlacement } from '../../ray/clusterLayout';
+import { routedApp } from '../../ray/modelPlacement';
 import { deploymentNameFor } from '../../ray/serveConfig';
 import { currentUser } from '../auth';
 import { patchModelSchema, type PatchModel } from '../contract/requestSchemas';
@@ -69,19 +72,36 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     return row;
   }
 
+  /**
+   * How the model's own app stands on Ray: the app the ingress routes it to (from the cluster's
+   * desired set), or its deployment in the previous release's single app.
+   */
   async function serveStatusOf(row: ModelRow): Promise<ModelServeStatusBody> {
-    const appName = config.serving.app_name;
+    const modelId = publicModelId(row.prefix, row.suffix);
+    const entry = await readClusterEntryConfig(pool, config.serving.cluster_id, row.modelKey);
+    const placed = entry !== null && isPlacement(entry) ? routedApp(entry) : null;
+    const appName = placed?.app_name ?? config.serving.app_name;
+    const deploymentName = placed?.deployment.name ?? deploymentNameFor(modelId, config.serving.llm.server_cls);
+    const target = placed?.deployment.autoscaling_config.min_replicas ?? row.spec.num_replicas;
     const details = await serveStatus.get();
     if (details instanceof Error) {
-      return { app_name: appName, app_status: 'UNKNOWN', deployment_status: null, running_replicas: 0, message: `Ray dashboard not reachable: ${details.message}` };
+      return {
+        app_name: appName,
+        app_status: 'UNKNOWN',
+        deployment_status: null,
+        running_replicas: 0,
+        target_replicas: target,
+        message: `Ray dashboard not reachable: ${details.message}`,
+      };
     }
     const app = details.applications[appName];
-    const deployment = app?.deployments[deploymentNameFor(publicModelId(row.prefix, row.suffix), config.serving.llm.server_cls)];
+    const deployment = app?.deployments[deploymentName];
     return {
       app_name: appName,
       app_status: app?.status ?? 'NOT_DEPLOYED',
       deployment_status: deployment?.status ?? null,
       running_replicas: deployment ? deployment.replicas.filter((r) => r.state === 'RUNNING').length : 0,
+      target_replicas: deployment?.target_num_replicas ?? target,
       message: deployment?.message || app?.message || null,
     };
   }

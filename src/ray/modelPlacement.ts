@@ -1,0 +1,123 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ServingSpec } from '../domain/servingSpec';
+import { DeploymentOverride, LlmConfig, renderDeploymentOverride, renderLlmConfig, RenderSettings, ServeApplication } from './serveConfig';
+import type { ModelConfig } from './singleAppLayout';
+
+/** Serve calls this builder with the app's `args` ({"llm_config": ...}); it builds the model's one deployment. */
+export const MODEL_APP_IMPORT_PATH = 'argus_serve.builders:build_model_app';
+
+/** One revision of a model as its own Serve application. */
+export interface ModelApp {
+  app_name: string;
+  /** The revision marker the app was created with; a scale in place keeps it, so replicas are kept. */
+  marker: string;
+  llm_config: LlmConfig;
+  deployment: DeploymentOverride;
+}
+
+/**
+ * Where one model lives on the cluster: the app the ingress routes its traffic to, and while a
+ * new revision starts beside it (blue/green), that candidate too. Stored as the model's entry in
+ * the cluster's desired set; every PUT renders every model's apps and the ingress from these.
+ */
+export interface ModelPlacement {
+  layout: 'app-per-model';
+  model_id: string;
+  routed_app: string;
+  /** The routed app first; a candidate revision after it. */
+  apps: ModelApp[];
+  /**
+   * A model moving from the single-app layout: its old entry keeps serving inside the old app
+   * until every migrating model's own app is up and the ingress takes the old app's place.
+   */
+  migrating_from?: ModelConfig;
+}
+
+/** `<ingress app>--<model_key>--<marker>`: unique per model and revision, and recognisably ours. */
+export function modelAppName(settings: Pick<RenderSettings, 'appName'>, modelKey: string, marker: string): string {
+  return `${settings.appName}--${modelKey}--${marker}`;
+}
+
+/** The prefix shared by every app of one model (and, without a key, by every model app of this product). */
+export function modelAppPrefix(settings: Pick<RenderSettings, 'appName'>, modelKey = ''): string {
+  return `${settings.appName}--${modelKey}${modelKey ? '--' : ''}`;
+}
+
+export function renderModelApp(modelKey: string, modelId: string, spec: ServingSpec, marker: string, settings: RenderSettings): ModelApp {
+  return {
+    app_name: modelAppName(settings, modelKey, marker),
+    marker,
+    llm_config: renderLlmConfig(modelId, spec, settings),
+    deployment: renderDeploymentOverride(modelId, spec, marker, settings),
+  };
+}
+
+/** A model app as Serve takes it: no route of its own (only the ingress is reachable over HTTP). */
+export function renderModelApplication(app: ModelApp): ServeApplication {
+  return {
+    name: app.app_name,
+    route_prefix: null,
+    import_path: MODEL_APP_IMPORT_PATH,
+    args: { llm_config: app.llm_config },
+    deployments: [app.deployment],
+  };
+}
+
+export const routedApp = (placement: ModelPlacement): ModelApp => {
+  const app = placement.apps.find((a) => a.app_name === placement.routed_app);
+  if (!app) throw new Error(`placement of ${placement.model_id} routes to ${placement.routed_app}, which it does not hold`);
+  return app;
+};
+
+/** The steps of a rollout, each one change of the model's placement. */
+export type PlacementStep = 'replace' | 'stage' | 'promote' | 'retire';
+
+/**
+ * The placement after one step, from the current one (null: the model is not on the cluster).
+ * - replace: the spec serves in the routed app, in place (a new app if there is none). A scale
+ *   keeps the app and its marker, so Ray adds or removes replicas and keeps the rest; a
+ *   redefinition in place reloads the model. Any candidate is dropped.
+ * - stage: the spec starts as a candidate app beside the routed one, which keeps serving.
+ * - promote: the ingress routes to the app `targetApp` (default: the candidate named by `marker`);
+ *   the other app stays until it is retired, so traffic can be switched back.
+ * - retire: only the routed app is kept.
+ */
+export function nextPlacement(
+  current: ModelPlacement | null,
+  step: PlacementStep,
+  model: { modelKey: string; modelId: string; spec: ServingSpec; marker: string; targetApp?: string },
+  settings: RenderSettings,
+): ModelPlacement {
+  const fresh = (): ModelPlacement => {
+    const app = renderModelApp(model.modelKey, model.modelId, model.spec, model.marker, settings);
+    return { layout: 'app-per-model', model_id: model.modelId, routed_app: app.app_name, apps: [app] };
+  };
+  if (current === null || current.migrating_from) {
+    if (step === 'replace' || step === 'stage') return fresh();
+    throw new Error(`cannot ${step} ${model.modelId}: it has no app of its own on the cluster`);
+  }
+  const serving = routedApp(current);
+  switch (step) {
+    case 'replace': {
+      // A scale keeps the app's marker, so Ray keeps its replicas; a redefinition in place
+      // reloads the model anyway and takes the new marker, which tells its status from the old one's.
+      // (Compared as values: a stored placement comes back from Postgres with its keys reordered.)
+      const sameModel = isDeepStrictEqual(renderLlmConfig(model.modelId, model.spec, settings), serving.llm_config);
+      const inPlace = renderModelApp(model.modelKey, model.modelId, model.spec, sameModel ? serving.marker : model.marker, settings);
+      return { ...current, apps: [{ ...inPlace, app_name: serving.app_name }] };
+    }
+    case 'stage': {
+      const candidate = renderModelApp(model.modelKey, model.modelId, model.spec, model.marker, settings);
+      if (candidate.app_name === serving.app_name) return { ...current, apps: [{ ...candidate }] };
+      return { ...current, apps: [serving, candidate] };
+    }
+    case 'promote': {
+      const target = model.targetApp ?? modelAppName(settings, model.modelKey, model.marker);
+      if (!current.apps.some((a) => a.app_name === target)) throw new Error(`cannot promote ${target}: it is not staged`);
+      const promoted = current.apps.find((a) => a.app_name === target) as ModelApp;
+      return { ...current, routed_app: target, apps: [promoted, ...current.apps.filter((a) => a.app_name !== target)] };
+    }
+    case 'retire':
+      return { ...current, apps: [serving] };
+  }
+}
