@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, start the real services of the test profile, run every
-# tier (unit, integration against real Temporal + Postgres, end-to-end against real Ray), stop.
+# tier (unit, integration against real Temporal + Postgres, end-to-end against real Ray, and the
+# Python ingress against real Serve), stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -29,6 +30,26 @@ export ARGUS_TEST_PYTHON="$(pwd)/.venv/bin/python"
 export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
 status=0
 npx jest --ci --json --outputFile="$STATE_DIR/jest-results.json" "$@" || status=$?
-# One plain closing line for CI logs, counted from Jest's own results.
-node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped; ${r.numRuntimeErrorTestSuites} test files failed to run`)' "$STATE_DIR/jest-results.json" || true
+
+# The Python side: the ingress and builders Ray nodes import (python/argus_serve), unit tests and
+# tests against the real Serve instance started above. Skipped when jest was given a filter.
+pytest_status=0
+if [ "$#" -eq 0 ]; then
+  echo "==> pytest python/tests (argus_serve against the real Serve instance)"
+  .venv/bin/python -m pytest python/tests -q -p no:cacheprovider --junitxml="$STATE_DIR/pytest-results.xml" || pytest_status=$?
+  [ "$pytest_status" -eq 0 ] || status=$pytest_status
+fi
+# One plain closing line for CI logs, counted from Jest's and pytest's own results.
+node -e '
+const r = require(process.argv[1]);
+let passed = r.numPassedTests, failed = r.numFailedTests, skipped = r.numPendingTests;
+const fs = require("fs");
+if (fs.existsSync(process.argv[2])) {
+  const xml = fs.readFileSync(process.argv[2], "utf8");
+  const attr = (name) => Number((new RegExp(`<testsuite [^>]*${name}="(\\d+)"`).exec(xml) || [])[1] || 0);
+  const tests = attr("tests"), failures = attr("failures") + attr("errors"), skips = attr("skipped");
+  passed += tests - failures - skips; failed += failures; skipped += skips;
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped; ${r.numRuntimeErrorTestSuites} test files failed to run`);
+' "$STATE_DIR/jest-results.json" "$STATE_DIR/pytest-results.xml" || true
 exit "$status"
