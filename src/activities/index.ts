@@ -1,5 +1,6 @@
 import { applyModelToClusterActivity } from './applyModelToCluster';
 import type { ActivityDependencies } from './dependencies';
+import { finishLayoutMigrationActivity, stageLayoutMigrationActivity, watchMigratedAppsActivity } from './layoutMigration';
 import { waitForRemovalActivity, watchReadinessActivity } from './readiness';
 import { recordModelEventActivity } from './recordModelEvent';
 
@@ -12,6 +13,9 @@ export function createActivities(deps: ActivityDependencies) {
     applyModelToCluster: applyModelToClusterActivity(deps),
     watchReadiness: watchReadinessActivity(deps),
     waitForRemoval: waitForRemovalActivity(deps),
+    stageLayoutMigration: stageLayoutMigrationActivity(deps),
+    watchMigratedApps: watchMigratedAppsActivity(deps),
+    finishLayoutMigration: finishLayoutMigrationActivity(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { logger } from '../observability/logger';
 import { createWorker } from './createWorker';
+import { startLayoutMigration } from './startLayoutMigration';
 
 async function main() {
   const config = loadConfig();
@@ -10,7 +11,10 @@ async function main() {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker(config, pool, connection);
   logger.info({ taskQueue: config.temporal.task_queue }, 'worker running');
-  await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
+  const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
+  // A cluster left in the previous release's single-app layout is moved once the worker runs.
+  await startLayoutMigration(config).catch((err: Error) => logger.error({ err: err.message }, 'could not start the layout migration'));
+  await running;
   await Promise.all([pool.end(), connection.close()]);
 }
 

@@ -1,1 +1,2 @@
 export { modelWorkflow } from './modelWorkflow';
+export { layoutMigrationWorkflow } from './layoutMigrationWorkflow';
