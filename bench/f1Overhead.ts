@@ -14,8 +14,9 @@ import { modelIdPrefix, newModelKey, publicModelId } from '../src/domain/naming'
 import { validateServingSpec } from '../src/domain/servingSpec';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { deploymentNameFor, RenderSettings } from '../src/ray/serveConfig';
-import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../src/ray/singleAppLayout';
+import { isManagedApp, renderClusterBody } from '../src/ray/clusterLayout';
+import { nextPlacement } from '../src/ray/modelPlacement';
+import type { RenderSettings } from '../src/ray/serveConfig';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
 import { median, percentile, round, sleep } from './lib/stats';
@@ -97,19 +98,21 @@ async function rawSample(deps: RawDeps, suffix: string): Promise<number> {
   if (!(await insertModel(deps.pool, { modelKey, userId: USER, suffix, prefix: modelIdPrefix(USER, now), spec, createdAt: now }))) throw new Error('model key taken');
   await record('DEPLOY_REQUESTED', 'QUEUED');
   await record('APPLY_STARTED', 'DEPLOYING');
+  // The model's own app (what the product ships), the ingress routing to it, every other model's app.
+  const placement = nextPlacement(null, 'replace', { modelKey, modelId, spec, marker: 'r1' }, deps.render);
+  const app = placement.apps[0] as (typeof placement.apps)[number];
   await withClusterLock(deps.pool, deps.clusterId, async (client) => {
-    await writeClusterEntry(client, deps.clusterId, modelKey, renderModelConfig(modelId, spec, 'r1', deps.render));
+    await writeClusterEntry(client, deps.clusterId, modelKey, placement);
     const entries = await listClusterEntries(client, deps.clusterId);
     const desired = entries.flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
-    await deps.dashboard.getServeDetails();
-    const managed = renderManagedApplication(deps.render.appName, desired);
-    await deps.dashboard.putServeApplications(renderSingleAppBody(managed, []));
+    const foreignApps = await deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
+    await deps.dashboard.putServeApplications(renderClusterBody(desired, foreignApps, deps.render));
     await markEntriesApplied(client, deps.clusterId, entries);
   });
   await record('APPLY_SUCCEEDED', 'DEPLOYING');
   for (;;) {
-    const details = await deps.dashboard.getServeDetails();
-    const assessment = assessModel(details, deps.render.appName, deploymentNameFor(modelId, deps.render.serverCls), 1, 'r1');
+    const details = await deps.dashboard.getDeploymentDetails(app.app_name, app.deployment.name);
+    const assessment = assessModel(details, app.app_name, app.deployment.name, 1, 'r1');
     if (assessment.phase === 'healthy') break;
     if (assessment.phase === 'failed') throw new Error(assessment.message);
     await sleep(GET_POLL_MS);

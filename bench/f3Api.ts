@@ -9,7 +9,7 @@ import path from 'node:path';
 import { RayDouble } from '../test/support/rayDouble';
 import { createPool } from '../src/db/pool';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
-import { renderSingleAppBody, renderManagedApplication } from '../src/ray/singleAppLayout';
+import { renderClusterBody } from '../src/ray/clusterLayout';
 import { Child, childEnv, portOf, startChild } from './lib/childProcess';
 import { cpuMs, measureCpu, postgresPids } from './lib/cpuTime';
 import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase } from './lib/product';
@@ -93,7 +93,7 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
     // sequential scans of model_events (PostgreSQL CPU per detail tripled in such runs).
     await pool.query('ANALYZE');
     // The cluster serves every model, so the detail route's Serve status has its real size.
-    await new RayDashboardClient(ray.url).putServeApplications(renderSingleAppBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
+    await new RayDashboardClient(ray.url).putServeApplications(renderClusterBody(models.map((m) => m.placement), [], render));
     // BENCH_CPU_PROFILE=1 writes a V8 CPU profile of the API process (read with bench/tools/topFunctions.ts).
     const profile = process.env.BENCH_CPU_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.workDir, 'profiles')}`] : [];
     api = await startChild('processes/api.ts', [], childEnv(env), profile);

@@ -18,8 +18,9 @@ import { request } from 'undici';
 import { listClusterEntries, listDesiredEntries } from '../src/db/clusterModels';
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
-import { deploymentNameFor } from '../src/ray/serveConfig';
-import { ModelConfig, renderSingleAppBody, renderManagedApplication } from '../src/ray/singleAppLayout';
+import { isManagedApp, isPlacement, renderClusterBody } from '../src/ray/clusterLayout';
+import { routedApp } from '../src/ray/modelPlacement';
+import type { RenderSettings } from '../src/ray/serveConfig';
 import { serveDetailsSchema } from '../src/ray/serveStatus';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
@@ -81,7 +82,7 @@ async function stepTimes(pool: Pool, modelKey: string, sinceWallMs: number): Pro
  * check's, for one deployment; the whole parse and the bare JSON.parse beside them), the desired
  * set read, one PUT of every model, and the ingress probes. Explains the scale figure.
  */
-async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, appName: string, serverCls: string | null): Promise<Record<string, number>> {
+async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, render: RenderSettings): Promise<Record<string, number>> {
   const dashboard = new RayDashboardClient(rayUrl, 120_000);
   const ingress = new IngressClient(rayUrl);
   const timed = async (work: () => Promise<unknown>) => {
@@ -93,16 +94,19 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     }
     return round(median(ms));
   };
-  const desired = (await listClusterEntries(pool, clusterId)).flatMap((e) => (e.modelConfig ? [e.modelConfig] : []));
-  const body = renderSingleAppBody(renderManagedApplication(appName, desired), []);
+  const desired = (await listClusterEntries(pool, clusterId)).flatMap((e) => (e.modelConfig && isPlacement(e.modelConfig) ? [e.modelConfig] : []));
+  const body = renderClusterBody(desired, [], render);
   // A scale's PUT differs from what the cluster runs in one model's override; an identical PUT
   // is a no-op (on Ray and on the double), so the timed PUTs alternate between two such bodies.
   const rescaled = structuredClone(desired);
-  const first = rescaled[0] as ModelConfig;
-  if (first.deployment) first.deployment.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION = 'bench-profile';
-  const changedBody = renderSingleAppBody(renderManagedApplication(appName, rescaled), []);
+  const firstPlacement = rescaled[0];
+  if (!firstPlacement) throw new Error('F4: no model in the desired set');
+  const first = routedApp(firstPlacement);
+  first.deployment.autoscaling_config = { min_replicas: 2, max_replicas: 2, initial_replicas: 2 };
+  const changedBody = renderClusterBody(rescaled, [], render);
   let puts = 0;
-  const anyModel = (desired[0] as ModelConfig).llm_config.model_loading_config.model_id;
+  const anyModel = firstPlacement.model_id;
+  const anyApp = routedApp(desired[0] as (typeof desired)[number]);
   const statusBody = await (await request(`${rayUrl}/api/serve/applications/`)).body.text();
   const profile = {
     get_serve_status_and_parse: await timed(() => dashboard.getServeDetails()),
@@ -110,8 +114,8 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
     // The product's share of the status read: JSON and schema parsing in the worker, without the double's rendering.
     parse_serve_status_only: await timed(async () => serveDetailsSchema.parse(JSON.parse(statusBody))),
     // What a rollout now reads: one deployment (readiness) and the foreign apps (writer), each after JSON.parse.
-    get_one_deployment: await timed(() => dashboard.getDeploymentDetails(appName, deploymentNameFor(anyModel, serverCls))),
-    get_foreign_apps: await timed(() => dashboard.getForeignApplications(appName)),
+    get_one_deployment: await timed(() => dashboard.getDeploymentDetails(anyApp.app_name, anyApp.deployment.name)),
+    get_foreign_apps: await timed(() => dashboard.getForeignApplications((name) => isManagedApp(name, render))),
     json_parse_serve_status_only: await timed(async () => JSON.parse(statusBody)),
     read_desired_set: await timed(() => listClusterEntries(pool, clusterId)),
     read_desired_configs_only: await timed(() => listDesiredEntries(pool, clusterId)),
@@ -151,7 +155,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const tokens = await createUsers(pool, userIds);
     const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
     const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
-    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderSingleAppBody(renderManagedApplication(render.appName, models.map((m) => m.modelConfig)), []));
+    await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderClusterBody(models.map((m) => m.placement), [], render));
     worker = await startChild('processes/worker.ts', [], childEnv(env));
     log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
 
@@ -215,7 +219,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     // three), on this server with every model live: what Temporal alone costs a rollout at this size.
     const temporalFloor = await measureTemporalFloor(api.client, config.temporal.address, 3, 10);
     log(`F4: Temporal floor with ${models.length} live workflows: ${JSON.stringify(temporalFloor)}`);
-    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render.appName, render.serverCls);
+    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render);
     log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
 
     const recoverS: number[] = [];

@@ -4,6 +4,8 @@
  *
  *   node --import tsx bench/main.ts [--smoke] [--only=f5,f1] [--report]
  *
+ * F5 and F6 need a real Ray node (skipped without one, or with BENCH_WITHOUT_RAY=1).
+ *
  * --report only re-renders docs/benchmarks.md from bench/results/latest.json.
  *
  * With --only, the other benchmarks' sections are kept from the previous results file, each
@@ -19,6 +21,7 @@ import { runF2 } from './f2Storm';
 import { runF3 } from './f3Api';
 import { runF4 } from './f4Scale';
 import { runF5 } from './f5RealRay';
+import { runF6 } from './f6Neighbours';
 import { BenchName, describeMachine, finish, gitState, loadPrevious, Results, Section, writeMarkdown } from './lib/report';
 import { round } from './lib/stats';
 
@@ -26,7 +29,7 @@ const ROOT = path.resolve(__dirname, '..');
 const smoke = process.argv.includes('--smoke');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 /** Which benchmarks to run, in this order. */
-const only = (onlyArg ? onlyArg.slice('--only='.length) : 'f1,f2,f3,f4,f5').split(',') as BenchName[];
+const only = (onlyArg ? onlyArg.slice('--only='.length) : 'f1,f2,f3,f4,f5,f6').split(',') as BenchName[];
 
 /** Full sizes are the issue's; smoke sizes exercise the same code in about a minute. */
 const SIZES = smoke
@@ -36,6 +39,7 @@ const SIZES = smoke
       f3: { runs: 1, users: 5, modelsPerUser: 4, durationS: 2, warmupS: 1, connections: 10 },
       f4: { users: 5, modelsPerUser: 10, scaleSamples: 2, recoveries: 1, concurrency: 20, budgetS: 60 },
       f5: { runs: 1 },
+      f6: { models: 4, latencySamples: 100, warmupSamples: 10, maxLoopChats: 5_000, maxLoopS: 900 },
     }
   : {
       f1: { runs: 3, samplesPerRun: 30, warmupSamples: 3 },
@@ -45,6 +49,8 @@ const SIZES = smoke
       f4: { users: 50, modelsPerUser: Number(process.env.BENCH_F4_MODELS_PER_USER ?? 100), scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 300 },
       // Ray's own start-up of a replica varies by seconds from one deploy to the next: more runs than elsewhere.
       f5: { runs: 7 },
+      // 20 models RUNNING, and as many again in Ray's stock layout beside them: 40 logical GPUs.
+      f6: { models: 20, latencySamples: 500, warmupSamples: 20, maxLoopChats: 20_000, maxLoopS: 1_800 },
     };
 
 const outDir = smoke ? path.join(ROOT, '.data', 'bench') : ROOT;
@@ -90,7 +96,7 @@ async function main() {
     worktree_dirty: git.dirty,
     generated_at: new Date().toISOString(),
     mode: smoke ? 'smoke' : 'full',
-    machine: describeMachine({ services: 'PostgreSQL and the Temporal dev server (SQLite) on this machine; Ray double in process; real Ray for F5' }),
+    machine: describeMachine({ services: 'PostgreSQL and the Temporal dev server (SQLite) on this machine; Ray double in process; real Ray for F5 and F6' }),
     keys: {},
     targets: {},
     met: {},
@@ -105,13 +111,14 @@ async function main() {
     f3: () => runF3({ ...SIZES.f3, workDir }, log),
     f4: () => runF4(SIZES.f4, log),
     f5: () => runF5({ ...SIZES.f5, rayDashboardUrl: rayUrl, ingressUrl }, log),
+    f6: () => runF6({ ...SIZES.f6, rayDashboardUrl: rayUrl, ingressUrl }, log),
   };
   let failed = false;
   for (const name of only) {
-    if (!(name in benches)) throw new Error(`unknown benchmark ${name} (f1-f5)`);
-    if (name === 'f5' && (process.env.BENCH_WITHOUT_RAY === '1' || !(await rayAnswers(rayUrl)))) {
-      results.skipped.f5 = process.env.BENCH_WITHOUT_RAY === '1' ? 'BENCH_WITHOUT_RAY=1 (no Ray node for this run)' : `no Ray dashboard answered at ${rayUrl}`;
-      log(`F5 skipped: ${results.skipped.f5}`);
+    if (!(name in benches)) throw new Error(`unknown benchmark ${name} (f1-f6)`);
+    if ((name === 'f5' || name === 'f6') && (process.env.BENCH_WITHOUT_RAY === '1' || !(await rayAnswers(rayUrl)))) {
+      results.skipped[name] = process.env.BENCH_WITHOUT_RAY === '1' ? 'BENCH_WITHOUT_RAY=1 (no Ray node for this run)' : `no Ray dashboard answered at ${rayUrl}`;
+      log(`${name.toUpperCase()} skipped: ${results.skipped[name]}`);
       continue;
     }
     log(`${name.toUpperCase()} starting`);

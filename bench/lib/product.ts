@@ -11,6 +11,7 @@ import { AppConfig, loadConfig } from '../../src/config/config';
 import { createPool } from '../../src/db/pool';
 import { ensureUser, issueToken } from '../../src/db/users';
 import { createWorker } from '../../src/worker/createWorker';
+import { startLayoutMigration } from '../../src/worker/startLayoutMigration';
 
 export const ADMIN_TOKEN = 'benchmark-admin-token-0123456789';
 
@@ -86,6 +87,8 @@ export async function startProduct(config: AppConfig, options: { worker?: boolea
     nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
     worker = await createWorker(config, workerPool, nativeConnection);
     running = worker.run();
+    // As src/worker/main.ts: the cluster's layout migration (ends at once when no model is left in the single-app layout).
+    await startLayoutMigration(config).catch((err: Error) => process.stderr.write(`could not start the layout migration: ${err.message}\n`));
   }
   const server = await new Promise<Server>((resolve) => {
     const s = createApp({ config, pool, temporal: client, adminToken: ADMIN_TOKEN }).listen(0, '127.0.0.1', () => resolve(s));

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { barChart, lineChart } from './svgChart';
 
-export type BenchName = 'f1' | 'f2' | 'f3' | 'f4' | 'f5';
+export type BenchName = 'f1' | 'f2' | 'f3' | 'f4' | 'f5' | 'f6';
 
 export interface Section {
   measured_at: string;
@@ -50,6 +50,10 @@ export const TARGETS: Target[] = [
   { key: 'f4_scale_p99_ms', op: '<=', value: 1000 },
   { key: 'f4_recover_s', op: '<=', value: 60 },
   { key: 'f5_real_ray_ratio', op: '<=', value: 1.2 },
+  { key: 'f6_neighbour_restarts', op: '<=', value: 0 },
+  { key: 'f6_neighbour_failed_chats', op: '<=', value: 0 },
+  { key: 'f6_ingress_restarts', op: '<=', value: 0 },
+  { key: 'f6_ingress_chat_p50_ratio', op: '<=', value: 1.1 },
 ];
 
 const git = (args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
@@ -77,7 +81,7 @@ export function loadPrevious(file: string): Results | null {
 
 /** Recomputes the flat keys and the target verdicts from the sections. */
 export function finish(results: Results): Results {
-  const order: BenchName[] = ['f1', 'f2', 'f3', 'f4', 'f5'];
+  const order: BenchName[] = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
   results.keys = Object.assign({}, ...order.map((name) => results.sections[name]?.summary ?? {}));
   results.targets = Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`]));
   results.met = Object.fromEntries(
@@ -158,6 +162,18 @@ function charts(results: Results, dir: string): Partial<Record<BenchName, string
       ],
     }));
   }
+  if (s.f6) {
+    const f6 = s.f6.summary;
+    write('f6', barChart({
+      title: `F6 1-token chat with ${f6.f6_models} models on a real Ray node (ms)`,
+      unit: 'ms',
+      groups: ['p50', 'p99'],
+      series: [
+        { name: 'argus-serve ingress, app per model', values: [f6.f6_ingress_chat_p50_ms as number, f6.f6_ingress_chat_p99_ms as number] },
+        { name: "Ray's stock single app", values: [f6.f6_stock_chat_p50_ms as number, f6.f6_stock_chat_p99_ms as number] },
+      ],
+    }));
+  }
   return written;
 }
 
@@ -167,6 +183,7 @@ const TITLES: Record<BenchName, string> = {
   f3: 'F3 API: GET detail and list under load',
   f4: 'F4 scale: live model workflows on one worker',
   f5: 'F5 real Ray: POST -> RUNNING on a real node',
+  f6: 'F6 neighbours: changes to one model leave the others and the ingress alone',
 };
 
 /** docs/benchmarks.md: the generated figures, then the analysis kept by hand in bench/ANALYSIS.md. */
@@ -199,7 +216,7 @@ export function writeMarkdown(results: Results, markdownFile: string, chartDir: 
     '',
   ];
   for (const [name, reason] of Object.entries(results.skipped)) lines.push(`${name.toUpperCase()} was skipped: ${reason}`, '');
-  for (const name of ['f1', 'f2', 'f3', 'f4', 'f5'] as const) {
+  for (const name of ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'] as const) {
     const section = results.sections[name];
     if (!section) continue;
     lines.push(`## ${TITLES[name]}`, '', `Measured ${section.measured_at} (commit \`${section.commit.slice(0, 12)}\`, ${section.duration_s} s, load average ${section.load_average ?? 'not recorded'}).`, '');

@@ -2,15 +2,16 @@ import type { Pool } from 'pg';
 import type { ModelSnapshot } from '../../src/workflows/modelEntity';
 import { modelIdPrefix, newModelKey, publicModelId } from '../../src/domain/naming';
 import { ServingSpec, validateServingSpec } from '../../src/domain/servingSpec';
+import { ModelPlacement, nextPlacement } from '../../src/ray/modelPlacement';
 import { RenderSettings } from '../../src/ray/serveConfig';
-import { ModelConfig, renderModelConfig } from '../../src/ray/singleAppLayout';
 
 export interface SeededModel {
   modelKey: string;
   userId: string;
   modelId: string;
   spec: ServingSpec;
-  modelConfig: ModelConfig;
+  /** The model's own app, as its first rollout (marker r1) would have placed it. */
+  placement: ModelPlacement;
   /** The model as its workflow holds it after a first deploy that reached RUNNING. */
   snapshot: ModelSnapshot;
 }
@@ -44,7 +45,7 @@ export async function seedRunningModels(
         userId,
         modelId,
         spec,
-        modelConfig: renderModelConfig(modelId, spec, 'r1', options.render),
+        placement: nextPlacement(null, 'replace', { modelKey, modelId, spec, marker: 'r1' }, options.render),
         snapshot: { modelKey, modelId, userId, seq: EVENTS.length, state: 'RUNNING', latest: revision, handledRevision: 1, lastGood: revision, errorSummary: null, deleteRequested: false },
       });
     }
@@ -66,7 +67,7 @@ export async function seedRunningModels(
       await pool.query(
         // Seeded as already applied: what should run is what Ray accepted (generations 0, settled).
         `INSERT INTO cluster_models (cluster_id, model_key, model_config, applied_config) SELECT $1, k, c, c FROM unnest($2::text[], $3::jsonb[]) AS t(k, c)`,
-        [options.clusterId, batch.map((m) => m.modelKey), batch.map((m) => JSON.stringify(m.modelConfig))],
+        [options.clusterId, batch.map((m) => m.modelKey), batch.map((m) => JSON.stringify(m.placement))],
       );
     }
   }
