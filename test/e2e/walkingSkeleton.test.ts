@@ -75,7 +75,7 @@ describe('walking skeleton on a real Ray node', () => {
       const status = (await call('GET', `/api/v2/serve/models/${tinyKey}`)).body.serve_status;
       return status.app_status === 'RUNNING' && status;
     }, 10_000, 'serve_status to show RUNNING');
-    expect(serve).toMatchObject({ app_name: 'argus_llm_app', app_status: 'RUNNING', deployment_status: 'HEALTHY', running_replicas: 1 });
+    expect(serve).toMatchObject({ app_name: `argus_llm_app--${tinyKey}--r1`, app_status: 'RUNNING', deployment_status: 'HEALTHY', running_replicas: 1, target_replicas: 1 });
     expect(detail.body.events.map((e: { event_type: string }) => e.event_type)).toEqual(expect.arrayContaining(['DEPLOY_REQUESTED', 'APPLY_SUCCEEDED', 'RUNNING']));
 
     const chat = await fetch(`${stack.config.serving.ingress_url}/v1/chat/completions`, {
@@ -118,7 +118,8 @@ describe('walking skeleton on a real Ray node', () => {
     // Taken off the cluster: its deployment (and the placement groups holding GPUs) is gone.
     const ray = testConfig().serving.ray_dashboard_url;
     const serve = (await (await fetch(`${ray}/api/serve/applications/`)).json()) as { applications: Record<string, { deployments: Record<string, unknown> }> };
-    expect(Object.keys(serve.applications.argus_llm_app?.deployments ?? {}).some((name) => name.endsWith(detail.body.model.model_id))).toBe(false);
+    expect(Object.keys(serve.applications).filter((name) => name.includes(`--${posted.body.model_key}--`))).toEqual([]);
+    expect(Object.keys(serve.applications)).toContain('argus_llm_app');
     expect(await stateOf(tinyKey)).toBe('RUNNING');
   });
 

@@ -40,6 +40,12 @@ describe('docker-compose.yml', () => {
     expect(flags).toEqual(Object.entries(settings).flatMap(([key, values]) => ['--dynamic-config-value', `${key}=${JSON.stringify(values[0]?.value)}`]));
   });
 
+  it("puts the product's Ray side (the ingress and the model-app builder) on the Ray node's path", () => {
+    const ray = compose.services['ray-head'];
+    const mounted = (ray?.volumes ?? []).map((v) => v.split(':')).find(([source]) => source === './python/argus_serve');
+    expect(mounted?.[1]).toBe(`${ray?.environment?.PYTHONPATH}/argus_serve`);
+  });
+
   it('persists Temporal in Postgres', () => {
     expect(compose.services.temporal?.environment?.DB).toMatch(/^postgres/);
   });
