@@ -98,31 +98,48 @@ export class ModelCommands {
 
   /** PATCH of engine_kwargs: the whole new spec goes to the existing workflow as a deploy. */
   async redeploy(modelKey: string, spec: ServingSpec): Promise<RequestAck> {
-    try {
-      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deployUpdate, { args: [spec] }));
-    } catch (err) {
-      translate(err, modelKey);
-    }
+    return this.updateExisting(modelKey, (handle) => handle.executeUpdate(deployUpdate, { args: [spec] }));
   }
 
   async scale(modelKey: string, numReplicas: number): Promise<RequestAck> {
-    try {
-      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] }));
-    } catch (err) {
-      translate(err, modelKey);
-    }
+    return this.updateExisting(modelKey, (handle) => handle.executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] }));
   }
 
   async delete(modelKey: string): Promise<RequestAck> {
-    try {
-      return await this.withinDeadline(() => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).executeUpdate(deleteUpdate));
-    } catch (err) {
+    return this.updateExisting(modelKey, (handle) => handle.executeUpdate(deleteUpdate), (row) =>
       // The workflow ends only after recording DELETED: a delete that finds it closed is already done.
-      if (err instanceof WorkflowNotFoundError) {
-        const row = await getModel(this.pool, modelKey);
-        if (row?.state === 'DELETED') return { model_key: modelKey, state: 'DELETED', revision: row.revision, changed: false };
+      row.state === 'DELETED' ? { model_key: modelKey, state: 'DELETED', revision: row.revision, changed: false } : null,
+    );
+  }
+
+  /**
+   * Sends an update to the model's workflow. A workflow not found is either closed (the model was
+   * deleted: `whenClosed` may answer for it) or not started yet: a model listed the moment its
+   * POST inserted the row, before update-with-start created the workflow. That one is asked
+   * again until the ack deadline, rather than reported as deleted.
+   */
+  private async updateExisting(
+    modelKey: string,
+    send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<RequestAck>,
+    whenClosed: (row: ModelRow) => RequestAck | null = () => null,
+  ): Promise<RequestAck> {
+    const deadline = Date.now() + ACK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        return await this.withinDeadline(() => send(this.temporal.workflow.getHandle(workflowIdFor(modelKey))));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          const row = await getModel(this.pool, modelKey).catch(() => null);
+          const answer = row ? whenClosed(row) : null;
+          if (answer) return answer;
+          const notStartedYet = row !== null && row.state === 'QUEUED' && row.revision === 0;
+          if (notStartedYet && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            continue;
+          }
+        }
+        translate(err, modelKey);
       }
-      translate(err, modelKey);
     }
   }
 }

@@ -1,10 +1,11 @@
 import type { Pool } from 'pg';
-import { ModelCommands } from '../../src/api/modelCommands';
+import type { ModelCommands } from '../../src/api/modelCommands';
 import { getModel, listEvents } from '../../src/db/models';
 import type { ModelState } from '../../src/domain/lifecycle';
-import { RayDouble } from '../support/rayDouble';
+import type { RayDouble } from '../support/rayDouble';
 import { testSpec as spec } from '../support/servingSpecs';
-import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { useDoubleStack } from '../support/doubleStack';
+import { eventually, type RunningStack } from '../support/stack';
 
 /**
  * Revisions without downtime, against real Temporal and Postgres with the Ray double (which
@@ -12,22 +13,15 @@ import { eventually, RunningStack, startStack, testConfig } from '../support/sta
  * beside the serving revision, traffic switches once it is ready, and the old app goes; a new
  * revision that fails costs nothing; with no room for both, the rollout replaces in place and says so.
  */
+const env = useDoubleStack();
 let ray: RayDouble;
 let stack: RunningStack;
 let commands: ModelCommands;
 let pool: Pool;
-
-beforeAll(async () => {
-  ray = new RayDouble();
-  await ray.start();
-  stack = await startStack(testConfig({ rayUrl: ray.url, readinessTimeoutS: 30 }));
-  stack.config.serving.surge_wait_s = 2;
-  commands = new ModelCommands(stack.pool, stack.client, stack.config);
+beforeAll(() => {
+  ({ ray, stack, commands } = env);
   pool = stack.pool;
-});
-afterAll(async () => {
-  await stack?.close();
-  await ray?.stop();
+  stack.config.serving.surge_wait_s = 2;
 });
 
 const stateOf = async (key: string) => (await getModel(pool, key))?.state;

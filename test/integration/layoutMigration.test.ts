@@ -1,12 +1,13 @@
 import type { Pool } from 'pg';
-import { ModelCommands } from '../../src/api/modelCommands';
+import type { ModelCommands } from '../../src/api/modelCommands';
 import { getModel } from '../../src/db/models';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { renderManagedApplication, renderModelConfig, renderSingleAppBody } from '../../src/ray/singleAppLayout';
 import { layoutMigrationWorkflow } from '../../src/workflows/layoutMigrationWorkflow';
-import { modelIdsInPut, RayDouble } from '../support/rayDouble';
+import { modelIdsInPut, type RayDouble } from '../support/rayDouble';
 import { testSpec as spec } from '../support/servingSpecs';
-import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { useDoubleStack } from '../support/doubleStack';
+import { eventually, type RunningStack } from '../support/stack';
 
 /**
  * The upgrade path: a cluster the previous release left with every model in one
@@ -14,21 +15,14 @@ import { eventually, RunningStack, startStack, testConfig } from '../support/sta
  * worker starts, to one app per model behind the ingress, without a moment where a model is on
  * neither.
  */
+const env = useDoubleStack();
 let ray: RayDouble;
 let stack: RunningStack;
 let commands: ModelCommands;
 let pool: Pool;
-
-beforeAll(async () => {
-  ray = new RayDouble();
-  await ray.start();
-  stack = await startStack(testConfig({ rayUrl: ray.url, readinessTimeoutS: 30 }));
-  commands = new ModelCommands(stack.pool, stack.client, stack.config);
+beforeAll(() => {
+  ({ ray, stack, commands } = env);
   pool = stack.pool;
-});
-afterAll(async () => {
-  await stack?.close();
-  await ray?.stop();
 });
 
 const render = () => ({

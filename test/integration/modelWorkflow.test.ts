@@ -171,8 +171,9 @@ describe('model workflow against real Temporal and Postgres (Ray double)', () =>
     const ack = await commands.deploy('alice', spec('superseded'));
     await reaches(ack.model_key, 'DEPLOYING');
     ray.faults.startDelayMs = 200;
-    await commands.deploy('alice', spec('superseded', { num_replicas: 2 }));
-    await commands.deploy('alice', spec('superseded', { num_replicas: 3 }));
+    // Each newer spec redefines the model (a new engine argument), so it starts afresh.
+    await commands.deploy('alice', spec('superseded', { num_replicas: 2, engine_kwargs: { seed: 2 } }));
+    await commands.deploy('alice', spec('superseded', { num_replicas: 3, engine_kwargs: { seed: 3 } }));
     await reaches(ack.model_key, 'RUNNING');
     const model = await getModel(pool, ack.model_key);
     expect(model?.spec.num_replicas).toBe(3);

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { modelIdPrefix, newModelKey, publicModelId, SUFFIX_PATTERN, USER_ID_PATTERN } from '../../src/domain/naming';
+import { rayValidates } from '../support/rayValidation';
 import { validateServingSpec } from '../../src/domain/servingSpec';
 import { renderClusterBody } from '../../src/ray/clusterLayout';
 import { nextPlacement } from '../../src/ray/modelPlacement';
@@ -12,17 +11,6 @@ import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from
  * validation tool builds each model's deployment with Ray Serve LLM's builder and checks that
  * every override the platform renders names a deployment the builder creates.
  */
-const ROOT = path.resolve(__dirname, '../..');
-function rayValidates(body: unknown): { ok: boolean; output: string } {
-  const result = spawnSync(process.env.ARGUS_TEST_PYTHON ?? path.join(ROOT, '.venv/bin/python'), ['python/tools/validate_serve_config.py'], {
-    cwd: ROOT,
-    input: JSON.stringify(body),
-    env: { ...process.env, PYTHONPATH: 'python:python/shims' },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { ok: result.status === 0, output: result.status === 0 ? result.stdout : `${result.stdout}${result.stderr.slice(-4000)}` };
-}
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.split('');
 const SUFFIX_CHARS = [...ALNUM, '.', '_', '-'];

@@ -1,19 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
+import { rayValidates } from '../support/rayValidation';
 import { validateServingSpec } from '../../src/domain/servingSpec';
 import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 
 /** Rendered configs are checked by Ray's own pydantic models (ServeDeploySchema, LLMConfig). */
-const ROOT = path.resolve(__dirname, '../..');
-function rayValidates(body: unknown): { ok: boolean; output: string } {
-  const result = spawnSync(process.env.ARGUS_TEST_PYTHON ?? path.join(ROOT, '.venv/bin/python'), ['python/tools/validate_serve_config.py'], {
-    cwd: ROOT,
-    input: JSON.stringify(body),
-    env: { ...process.env, PYTHONPATH: 'python:python/shims' },
-    encoding: 'utf8',
-  });
-  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
-}
 
 const settings = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null };
 

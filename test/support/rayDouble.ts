@@ -242,7 +242,24 @@ export class RayDouble {
           // Same version: a scale adds or removes replicas and keeps the rest; a code change restarts them all.
           const kept = codeChanged ? newIds(previous.replicaIds.length) : previous.replicaIds;
           const replicaIds = replicas > kept.length ? [...kept, ...newIds(replicas - kept.length)] : kept.slice(0, replicas);
-          this.deployments.set(key, { ...previous, replicas, replicaIds });
+          if (replicas === previous.replicas && !codeChanged) {
+            this.deployments.set(key, { ...previous, replicaIds });
+            continue;
+          }
+          // A new target: the replicas it adds start (and fail, where a fault says so); a target
+          // the running replicas already meet (a scale back down) is healthy again.
+          const failing = this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas;
+          const adds = replicas > previous.replicas || codeChanged;
+          this.deployments.set(key, {
+            ...previous,
+            replicas,
+            replicaIds,
+            readyAt: adds || failing ? Date.now() + this.faults.startDelayMs : previous.readyAt,
+            seenStarting: adds || failing ? false : previous.seenStarting,
+            failMessage: failing
+              ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: replicas of ${modelId} failed to start`
+              : null,
+          });
           continue;
         }
         this.deployments.set(key, {
