@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { countDesiredModels, countModelsOnTheirWay, readEntryProgress, updateClusterEntry, withClusterLock } from '../db/clusterModels';
 import type { ServingSpec } from '../domain/servingSpec';
 import { ClusterEntryConfig, isPlacement } from '../ray/clusterLayout';
-import { ModelPlacement, nextPlacement, PlacementStep, routedApp } from '../ray/modelPlacement';
+import { ModelPlacement, nextPlacement, PlacementStep, PlacementStepError, routedApp } from '../ray/modelPlacement';
 import { flusherFor } from './clusterFlusher';
 import { flushPendingEntries } from './clusterWriter';
 import type { ActivityDependencies } from './dependencies';
@@ -72,8 +72,7 @@ export function applyModelToClusterActivity(deps: ActivityDependencies) {
         return nextPlacement(placement, step, { modelKey: input.modelKey, modelId: input.modelId, spec: input.spec, marker: input.rolloutMarker, targetApp: input.targetApp }, deps.render);
       });
     } catch (err) {
-      // A step that does not fit the model's placement (promoting what was never staged) cannot succeed later.
-      if (err instanceof Error && /^cannot /.test(err.message)) throw ApplicationFailure.nonRetryable(err.message, 'PlacementStepRefused');
+      if (err instanceof PlacementStepError) throw ApplicationFailure.nonRetryable(err.message, 'PlacementStepRefused');
       throw err;
     }
     const { generation } = result;

@@ -69,6 +69,11 @@ export const routedApp = (placement: ModelPlacement): ModelApp => {
   return app;
 };
 
+/** A step that does not fit the model's placement (promoting what was never staged): retrying cannot help. */
+export class PlacementStepError extends Error {
+  override name = 'PlacementStepError';
+}
+
 /** The steps of a rollout, each one change of the model's placement. */
 export type PlacementStep = 'replace' | 'stage' | 'promote' | 'retire';
 
@@ -94,7 +99,7 @@ export function nextPlacement(
   };
   if (current === null || current.migrating_from) {
     if (step === 'replace' || step === 'stage') return fresh();
-    throw new Error(`cannot ${step} ${model.modelId}: it has no app of its own on the cluster`);
+    throw new PlacementStepError(`cannot ${step} ${model.modelId}: it has no app of its own on the cluster`);
   }
   const serving = routedApp(current);
   switch (step) {
@@ -113,7 +118,7 @@ export function nextPlacement(
     }
     case 'promote': {
       const target = model.targetApp ?? modelAppName(settings, model.modelKey, model.marker);
-      if (!current.apps.some((a) => a.app_name === target)) throw new Error(`cannot promote ${target}: it is not staged`);
+      if (!current.apps.some((a) => a.app_name === target)) throw new PlacementStepError(`cannot promote ${target}: it is not staged`);
       const promoted = current.apps.find((a) => a.app_name === target) as ModelApp;
       return { ...current, routed_app: target, apps: [promoted, ...current.apps.filter((a) => a.app_name !== target)] };
     }
