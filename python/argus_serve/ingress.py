@@ -225,8 +225,9 @@ class ArgusIngress(OpenAiIngress):
             finally:
                 _ADMITTED.reset(token)
         except errors.ArgusHTTPError as err:
-            # Returned, not raised: Ray's exception middleware would rewrite type and code.
-            return err.response()
+            # Returned, not raised: Ray's exception middleware would rewrite type and code. Ray's
+            # messages name node paths; users see the logical ones.
+            return err.rewritten(self._table.user_facing).response()
 
     # ----- bounded wait for the first response item -----------------------------------------
 

@@ -5,7 +5,7 @@ Ray's exception middleware rewrites what reaches it (its ``type`` becomes the ex
 name, e.g. OpenAIHTTPException, and ``code`` the HTTP status), and clients key on ``code``.
 """
 import re
-from typing import Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 from starlette.responses import JSONResponse
 
@@ -41,6 +41,10 @@ class ArgusHTTPError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status_code, headers=self.headers)
+
+    def rewritten(self, rewrite: Callable[[str], str]) -> "ArgusHTTPError":
+        """The same answer with its message passed through ``rewrite``."""
+        return ArgusHTTPError(self.status_code, self.error_type, self.code, rewrite(self.message), self.headers)
 
 
 def summarize_failure(message: str, limit: int = SUMMARY_LIMIT) -> str:

@@ -5,6 +5,7 @@ The TypeScript control plane writes this shape into the ArgusIngress deployment'
 
     {"version": "<opaque string>",
      "max_wait_unready_s": 10,                       # optional
+     "path_aliases": {"/srv/storage": "/private"},  # optional: node paths -> what users see
      "models": [
        {"model_id": "alice-202611291752-qwen-0.5b",
         "app_name": "argus_llm_app--svc-alice-20261129-175200-k3x9--r2",
@@ -65,8 +66,16 @@ class RoutingTable:
     version: Optional[str] = None
     models: Mapping[str, ModelRoute] = field(default_factory=dict)
     max_wait_unready_s: float = DEFAULT_MAX_WAIT_UNREADY_S
+    # Node paths and the names users know them by (the storage root -> "/private"): Ray's
+    # messages name the paths the node reads, users only ever see the logical ones.
+    path_aliases: Mapping[str, str] = field(default_factory=dict)
     # Model entries left out because they broke the contract, one message each.
     problems: Tuple[str, ...] = ()
+
+    def user_facing(self, text: str) -> str:
+        for node_path, logical in self.path_aliases.items():
+            text = text.replace(node_path, logical)
+        return text
 
     def all_targets(self) -> List[Target]:
         seen: Dict[Target, None] = {}
@@ -131,6 +140,9 @@ def parse_routing_table(user_config: Any) -> RoutingTable:
     max_wait = user_config.get("max_wait_unready_s", DEFAULT_MAX_WAIT_UNREADY_S)
     if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or max_wait <= 0:
         raise RoutingConfigError("user_config.max_wait_unready_s must be a positive number")
+    raw_aliases = user_config.get("path_aliases", {})
+    if not isinstance(raw_aliases, Mapping) or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in raw_aliases.items()):
+        raise RoutingConfigError("user_config.path_aliases must map non-empty node paths to the names users know them by")
     models: Dict[str, ModelRoute] = {}
     problems: List[str] = []
     for index, raw in enumerate(raw_models):
@@ -145,5 +157,9 @@ def parse_routing_table(user_config: Any) -> RoutingTable:
             continue
         models[route.model_id] = route
     return RoutingTable(
-        version=version, models=models, max_wait_unready_s=float(max_wait), problems=tuple(problems)
+        version=version,
+        models=models,
+        max_wait_unready_s=float(max_wait),
+        path_aliases=dict(raw_aliases),
+        problems=tuple(problems),
     )

@@ -344,3 +344,15 @@ def test_slow_answer_of_a_serving_model_is_not_cut(fast_watch: None) -> None:
         response = await asyncio.wait_for(h.chat(), 5.0)
         assert response.status_code == 200
     run(body)
+
+
+def test_answers_name_logical_paths_never_the_nodes_storage_root() -> None:
+    async def body(h: Harness) -> None:
+        ray_message = "Traceback\nValueError: /srv/storage/hf/demo/broken-model/config.json is malformed"
+        h.controller.set(APP_R2, deployment("DEPLOY_FAILED", running=0, trigger="REPLICA_STARTUP_FAILED", message=ray_message),
+                         app_status="DEPLOY_FAILED")
+        await h.ingress.reconfigure(user_config(path_aliases={"/srv/storage": "/private"}))
+        message = error(await h.chat())["message"]
+        assert "/private/hf/demo/broken-model/config.json is malformed" in message
+        assert "/srv/storage" not in message
+    run(body)

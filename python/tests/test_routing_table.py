@@ -107,3 +107,14 @@ def test_unknown_keys_are_ignored() -> None:
     config["models"][0]["engine_probe"] = "/health"
     table = parse_routing_table(config)
     assert list(table.models) == ["alice-202611291752-qwen-0.5b"] and table.problems == ()
+
+
+def test_path_aliases_are_optional_and_checked() -> None:
+    base = {"version": "v1", "models": []}
+    assert parse_routing_table(base).user_facing("/srv/storage/x") == "/srv/storage/x"
+    table = parse_routing_table({**base, "path_aliases": {"/srv/storage": "/private"}})
+    assert table.user_facing("cannot read /srv/storage/hf/x") == "cannot read /private/hf/x"
+    with pytest.raises(RoutingConfigError):
+        parse_routing_table({**base, "path_aliases": {"": "/private"}})
+    with pytest.raises(RoutingConfigError):
+        parse_routing_table({**base, "path_aliases": ["/srv/storage"]})

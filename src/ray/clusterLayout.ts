@@ -1,3 +1,4 @@
+import { LOGICAL_ROOT } from '../domain/modelSourcePath';
 import { renderIngressApplication } from './ingressApp';
 import { ModelPlacement, modelAppPrefix, renderModelApplication } from './modelPlacement';
 import type { RenderSettings, ServeApplication, ServeDeployBody } from './serveConfig';
@@ -19,10 +20,16 @@ export function isManagedApp(name: string, settings: Pick<RenderSettings, 'appNa
  * Until the last model of the single-app layout has its own app, the old app keeps serving under
  * the ingress's name (both take route "/", so only one of them can be there).
  */
-export function renderClusterBody(configs: ClusterEntryConfig[], foreignApps: ServeApplication[], settings: Pick<RenderSettings, 'appName'>): ServeDeployBody {
+export function renderClusterBody(
+  configs: ClusterEntryConfig[],
+  foreignApps: ServeApplication[],
+  settings: Pick<RenderSettings, 'appName'> & Partial<Pick<RenderSettings, 'storageRoot'>>,
+): ServeDeployBody {
   const placements = configs.filter(isPlacement);
   const singleApp = [...configs.filter(isSingleAppEntry), ...placements.flatMap((p) => (p.migrating_from ? [p.migrating_from] : []))];
   const modelApps = placements.flatMap((p) => p.apps.map(renderModelApplication));
-  const front = singleApp.length > 0 ? renderManagedApplication(settings.appName, singleApp) : renderIngressApplication(settings.appName, placements);
+  // Users know the storage root as /private; Ray's messages, which the ingress passes on, name the node's path.
+  const pathAliases = settings.storageRoot ? { [settings.storageRoot]: LOGICAL_ROOT } : {};
+  const front = singleApp.length > 0 ? renderManagedApplication(settings.appName, singleApp) : renderIngressApplication(settings.appName, placements, pathAliases);
   return { applications: [...foreignApps, ...modelApps, front] };
 }

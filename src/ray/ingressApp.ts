@@ -21,9 +21,11 @@ export interface IngressUserConfig {
   /** Changes whenever the routes do: what `GET /argus/routes` reports back once a replica took them. */
   version: string;
   models: IngressRoute[];
+  /** Node paths the ingress names by their logical name in its answers (the storage root is /private to users). */
+  path_aliases: Record<string, string>;
 }
 
-export function ingressUserConfig(placements: ModelPlacement[]): IngressUserConfig {
+export function ingressUserConfig(placements: ModelPlacement[], pathAliases: Record<string, string> = {}): IngressUserConfig {
   const models = placements
     .map((p): IngressRoute => {
       const routed = p.apps.find((a) => a.app_name === p.routed_app) ?? p.apps[0];
@@ -37,8 +39,8 @@ export function ingressUserConfig(placements: ModelPlacement[]): IngressUserConf
       };
     })
     .sort((a, b) => (a.model_id < b.model_id ? -1 : a.model_id > b.model_id ? 1 : 0));
-  const version = createHash('sha256').update(JSON.stringify(models)).digest('hex').slice(0, 16);
-  return { version, models };
+  const version = createHash('sha256').update(JSON.stringify([models, pathAliases])).digest('hex').slice(0, 16);
+  return { version, models, path_aliases: pathAliases };
 }
 
 /**
@@ -46,12 +48,12 @@ export function ingressUserConfig(placements: ModelPlacement[]): IngressUserConf
  * `args`: a user_config change makes Ray call `reconfigure()` on the live replicas (no
  * restart), while a change of `args` restarts the ingress (how new ingress code is rolled).
  */
-export function renderIngressApplication(appName: string, placements: ModelPlacement[]): ServeApplication {
+export function renderIngressApplication(appName: string, placements: ModelPlacement[], pathAliases: Record<string, string> = {}): ServeApplication {
   return {
     name: appName,
     route_prefix: '/',
     import_path: INGRESS_IMPORT_PATH,
     args: {},
-    deployments: [{ name: INGRESS_DEPLOYMENT, user_config: ingressUserConfig(placements) }],
+    deployments: [{ name: INGRESS_DEPLOYMENT, user_config: ingressUserConfig(placements, pathAliases) }],
   };
 }

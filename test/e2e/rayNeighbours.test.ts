@@ -85,6 +85,7 @@ const reaches = (key: string, state: string, check: (row: NonNullable<Awaited<Re
 interface ChatResult {
   status: number;
   code: string | null;
+  message: string | null;
   ms: number;
   retryAfter: string | null;
 }
@@ -98,15 +99,15 @@ async function chat(modelId: string, prefix = ''): Promise<ChatResult> {
       signal: AbortSignal.timeout(20_000),
     });
     const text = await response.text();
-    let code: string | null = null;
+    let error: { code?: string; message?: string } | undefined;
     try {
-      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null;
+      error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
     } catch {
-      code = null;
+      error = undefined;
     }
-    return { status: response.status, code, ms: Date.now() - started, retryAfter: response.headers.get('retry-after') };
+    return { status: response.status, code: error?.code ?? null, message: error?.message ?? null, ms: Date.now() - started, retryAfter: response.headers.get('retry-after') };
   } catch {
-    return { status: 0, code: 'no answer', ms: Date.now() - started, retryAfter: null };
+    return { status: 0, code: 'no answer', message: null, ms: Date.now() - started, retryAfter: null };
   }
 }
 

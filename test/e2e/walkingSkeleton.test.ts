@@ -90,7 +90,22 @@ describe('walking skeleton on a real Ray node', () => {
   it('fails a broken checkpoint with an actionable summary, removes it, and leaves the neighbour serving', async () => {
     const posted = await call('POST', '/api/v2/serve/models', 'model_id: broken\nmodel_source: /private/hf/demo/broken-model\n', 'application/yaml');
     expect(posted.status).toBe(202);
-    await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'broken to be FAILED');
+    const brokenId = (await call('GET', `/api/v2/serve/models/${posted.body.model_key}`)).body.model.model_id;
+    // While Ray retries it, the endpoint answers 503 naming the root cause with the logical path.
+    const answers: string[] = [];
+    await eventually(async () => {
+      const response = await fetch(`${stack.config.serving.ingress_url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: brokenId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      answers.push(`${response.status} ${await response.text()}`);
+      return (await stateOf(posted.body.model_key)) === 'FAILED';
+    }, 120_000, 'broken to be FAILED');
+    expect(answers.filter((a) => !/^(503|404) /.test(a))).toEqual([]);
+    expect(answers.some((a) => a.includes('/private/hf/demo/broken-model/config.json'))).toBe(true);
+    expect(answers.join('\n')).not.toContain(stack.config.serving.storage_root);
     const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);
     expect(detail.body.model.error_summary).toMatch(/config\.json.* is malformed/);
     expect(detail.body.model.error_summary).toContain('/private/hf/demo/broken-model');

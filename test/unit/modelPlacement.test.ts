@@ -97,6 +97,8 @@ describe('the cluster body and the ingress routes', () => {
     expect(ingress).toMatchObject({ route_prefix: '/', import_path: 'argus_serve.builders:build_ingress_app', args: {} });
     const userConfig = (ingress.deployments as Array<{ name: string; user_config: ReturnType<typeof ingressUserConfig> }>)[0]!;
     expect(userConfig.name).toBe('ArgusIngress');
+    // Ray's messages name the node's storage root; the ingress shows users the logical /private.
+    expect(userConfig.user_config.path_aliases).toEqual({ '/srv': '/private' });
     expect(userConfig.user_config.models).toEqual([
       { model_id: MODEL, app_name: a.routed_app, deployment_name: 'LLMServer:alice-202611291752-qwen-0_5b', candidates: [], max_model_len: null },
       {
