@@ -59,6 +59,18 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
   return outcome;
 }
 
+/**
+ * One PUT of the whole desired set as it stands, pending or not (call it holding the cluster
+ * lock): what puts the ingress on a cluster that has none yet, before its first model.
+ */
+export async function putDesiredSet(deps: ActivityDependencies, client: PoolClient): Promise<void> {
+  const entries = await listDesiredEntries(client, deps.clusterId);
+  const foreignApps = await deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
+  const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
+  const outcome = await tryPut(deps, desired, foreignApps);
+  if (outcome !== 'accepted') throw outcome;
+}
+
 /** One PUT of a complete desired set; a refusal (4xx) is returned, anything else thrown. */
 async function tryPut(
   deps: ActivityDependencies,

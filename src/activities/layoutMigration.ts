@@ -6,7 +6,7 @@ import { ModelPlacement, modelAppName } from '../ray/modelPlacement';
 import { deploymentNameFor } from '../ray/serveConfig';
 import { assessModel, summarizeRayMessage } from '../ray/serveStatus';
 import { isSingleAppEntry, ModelConfig } from '../ray/singleAppLayout';
-import { flushPendingEntries } from './clusterWriter';
+import { flushPendingEntries, putDesiredSet } from './clusterWriter';
 import type { ActivityDependencies } from './dependencies';
 
 /** The marker of an app a model got when its cluster moved from the single-app layout. */
@@ -54,7 +54,8 @@ function placementFrom(modelKey: string, legacy: ModelConfig, deps: ActivityDepe
 /**
  * Step 1 of moving a cluster off the single-app layout: every model still in the old app gets an
  * app of its own beside it (the old app keeps serving the model meanwhile), in one PUT.
- * Idempotent: models already staged are reported again, nothing is written twice.
+ * Idempotent: models already staged are reported again, nothing is written twice. A cluster with
+ * nothing to move and no ingress gets the ingress.
  */
 export function stageLayoutMigrationActivity(deps: ActivityDependencies) {
   return async function stageLayoutMigration(): Promise<MigratedModel[]> {
@@ -75,6 +76,9 @@ export function stageLayoutMigrationActivity(deps: ActivityDependencies) {
         }
       }
       if (staged.length > 0) await flushPendingEntries(deps, client);
+      // Nothing to move and no ingress yet (a fresh cluster): put it there before the first model,
+      // so requests to a model that is starting get the ingress's 503, not Serve's bare 404.
+      else if (!(await deps.dashboard.getApplicationNames()).includes(deps.render.appName)) await putDesiredSet(deps, client);
       return staged;
     });
   };

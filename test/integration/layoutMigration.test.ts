@@ -32,6 +32,21 @@ const render = () => ({
   serverCls: stack.config.serving.llm.server_cls,
 });
 
+it('puts the ingress on a fresh cluster before its first model', async () => {
+  expect(ray.appNames()).toEqual([]);
+  const result = await stack.client.workflow.execute(layoutMigrationWorkflow, {
+    workflowId: `layout-migration-fresh-${Date.now()}`,
+    taskQueue: stack.config.temporal.task_queue,
+    args: [{ readinessTimeoutS: 30 }],
+  });
+  expect(result).toEqual({ migrated: 0, failed: [] });
+  expect(ray.appNames()).toEqual([stack.config.serving.app_name]);
+  expect(ray.ingressRoutes()).toEqual([]);
+  const chat = await fetch(`${ray.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'nobody-202611291752-qwen-0.5b', messages: [] }) });
+  expect(chat.status).toBe(404);
+  expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+});
+
 it('moves every model of the single app to an app of its own, the single app serving until they are up', async () => {
   const suffixes = ['qwen-0.5b', 'llama3.1-8b'];
   const acks = await Promise.all(suffixes.map((s) => commands.deploy('alice', spec(s, { num_replicas: 2 }))));
