@@ -208,6 +208,9 @@ describe('gathering changes on their way into one PUT', () => {
 
   it('a failed flush fails every apply that shared it, leaves their entries pending, and the retries land them', async () => {
     const models = await Promise.all(Array.from({ length: 3 }, (_, i) => newModel(`shared-fail${i}`)));
+    // A bound no loaded machine reaches before all three have joined the round (each apply writes
+    // its entry in a short transaction first); the round closes as soon as none is on its way.
+    deps.applyGatherMs = 5_000;
     ray.faults.putStatus = { status: 503, remaining: 1 };
     const settled = await Promise.allSettled(models.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
     expect(settled.every((r) => r.status === 'rejected' && (r.reason as { status?: number }).status === 503)).toBe(true);
