@@ -25,9 +25,9 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
   const entries = await listDesiredEntries(client, deps.clusterId);
   const pending = entries.filter(isPending);
   if (pending.length === 0) return { puts: 0, rejected: [] };
-  const foreignApps = await deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
+  const foreignApps = await foreignAppsOf(deps);
 
-  const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
+  const desired = desiredConfigs(entries);
   const batch = await tryPut(deps, desired, foreignApps);
   if (batch === 'accepted') {
     await markEntriesApplied(client, deps.clusterId, pending);
@@ -64,12 +64,15 @@ export async function flushPendingEntries(deps: ActivityDependencies, client: Po
  * lock): what puts the ingress on a cluster that has none yet, before its first model.
  */
 export async function putDesiredSet(deps: ActivityDependencies, client: PoolClient): Promise<void> {
-  const entries = await listDesiredEntries(client, deps.clusterId);
-  const foreignApps = await deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
-  const desired = new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
-  const outcome = await tryPut(deps, desired, foreignApps);
+  const outcome = await tryPut(deps, desiredConfigs(await listDesiredEntries(client, deps.clusterId)), await foreignAppsOf(deps));
   if (outcome !== 'accepted') throw outcome;
 }
+
+/** Every model's desired config by model key (entries whose removal is pending left out). */
+const desiredConfigs = (entries: DesiredEntry[]) => new Map(entries.flatMap((e) => (e.modelConfig ? [[e.modelKey, e.modelConfig] as const] : [])));
+
+/** The apps on the cluster this product does not manage, to send back as they are. */
+const foreignAppsOf = (deps: ActivityDependencies) => deps.dashboard.getForeignApplications((name) => isManagedApp(name, deps.render));
 
 /** One PUT of a complete desired set; a refusal (4xx) is returned, anything else thrown. */
 async function tryPut(

@@ -201,10 +201,9 @@ export function waitForRemovalActivity(deps: ActivityDependencies) {
 
 /** What is left of the model on the cluster: its apps (or the retired ones), and its deployment in the single app. */
 async function remainingApps(deps: ActivityDependencies, input: { modelId: string; modelKey?: string; appNames?: string[] }, legacyDeployment: string): Promise<string[]> {
-  const names = await deps.dashboard.getApplicationNames();
+  const { names, details: single } = await deps.dashboard.getApplicationNamesAndDeployment(deps.render.appName, legacyDeployment);
   if (input.appNames) return input.appNames.filter((name) => names.includes(name));
   const left = input.modelKey ? names.filter((name) => name.startsWith(modelAppPrefix(deps.render, input.modelKey))) : [];
-  const single = await deps.dashboard.getDeploymentDetails(deps.render.appName, legacyDeployment);
   if (single.applications[deps.render.appName]?.deployments[legacyDeployment]) left.push(`${deps.render.appName}/${legacyDeployment}`);
   return left;
 }

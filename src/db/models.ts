@@ -1,3 +1,4 @@
+import type { ClusterEntryConfig } from '../ray/clusterLayout';
 import type { Pool, PoolClient } from 'pg';
 import type { EventType, ModelState } from '../domain/lifecycle';
 import type { ServingSpec } from '../domain/servingSpec';
@@ -117,20 +118,29 @@ export async function listEvents(db: Queryable, modelKey: string): Promise<Event
  * A model and its events in one round trip (the detail route): the events come as one JSON array
  * built by PostgreSQL, oldest first. Null when there is no such model.
  */
-export async function getModelWithEvents(db: Queryable, modelKey: string): Promise<{ model: ModelRow; events: EventRow[] } | null> {
-  const result = await db.query<DbModelRow & { events: Array<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: string }> }>({
+export async function getModelWithEvents(
+  db: Queryable,
+  modelKey: string,
+  clusterId?: string,
+): Promise<{ model: ModelRow; events: EventRow[]; clusterEntry?: ClusterEntryConfig | null } | null> {
+  const result = await db.query<
+    DbModelRow & { events: Array<{ seq: number; event_type: EventType; payload: Record<string, unknown>; created_at: string }>; cluster_entry: ClusterEntryConfig | null }
+  >({
     name: 'get-model-with-events',
     text: `SELECT ${MODEL_COLUMNS},
                   (SELECT coalesce(json_agg(json_build_object('seq', e.seq, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) ORDER BY e.seq), '[]')
-                     FROM model_events e WHERE e.model_key = m.model_key) AS events
+                     FROM model_events e WHERE e.model_key = m.model_key) AS events,
+                  (SELECT c.model_config FROM cluster_models c WHERE c.cluster_id = $2 AND c.model_key = m.model_key) AS cluster_entry
              FROM models m WHERE model_key = $1`,
-    values: [modelKey],
+    values: [modelKey, clusterId ?? null],
   });
   const row = result.rows[0];
   if (!row) return null;
   return {
     model: toModel(row),
     events: row.events.map((e) => ({ seq: e.seq, eventType: e.event_type, payload: e.payload, createdAt: new Date(e.created_at) })),
+    // With a cluster, the model's entry in its desired set comes in the same read (where its apps are).
+    ...(clusterId !== undefined ? { clusterEntry: row.cluster_entry } : {}),
   };
 }
 

@@ -78,6 +78,12 @@ export class RayDashboardClient {
     return applicationNamesIn(await this.getServeDetailsJson());
   }
 
+  /** From one status read: every app's name, and one deployment of one app (as getDeploymentDetails). */
+  async getApplicationNamesAndDeployment(appName: string, deploymentName: string): Promise<{ names: string[]; details: ServeDetails }> {
+    const raw = await this.getServeDetailsJson();
+    return { names: applicationNamesIn(raw), details: singleDeploymentView(raw, appName, deploymentName) };
+  }
+
   private async getServeDetailsJson(): Promise<unknown> {
     return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
   }

@@ -5,8 +5,7 @@ import { getModel, getModelWithEvents, listModels, ModelRow } from '../../db/mod
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
 import { checkReplicas, parseEngineKwargs, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
-import { readClusterEntryConfig } from '../../db/clusterModels';
-import { isPlacement } from '../../ray/clusterLayout';
+import { ClusterEntryConfig, isPlacement } from '../../ray/clusterLayout';
 import { routedApp } from '../../ray/modelPlacement';
 import { deploymentNameFor } from '../../ray/serveConfig';
 import { currentUser } from '../auth';
@@ -76,9 +75,8 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
    * How the model's own app stands on Ray: the app the ingress routes it to (from the cluster's
    * desired set), or its deployment in the previous release's single app.
    */
-  async function serveStatusOf(row: ModelRow): Promise<ModelServeStatusBody> {
+  async function serveStatusOf(row: ModelRow, entry: ClusterEntryConfig | null): Promise<ModelServeStatusBody> {
     const modelId = publicModelId(row.prefix, row.suffix);
-    const entry = await readClusterEntryConfig(pool, config.serving.cluster_id, row.modelKey);
     const placed = entry !== null && isPlacement(entry) ? routedApp(entry) : null;
     const appName = placed?.app_name ?? config.serving.app_name;
     const deploymentName = placed?.deployment.name ?? deploymentNameFor(modelId, config.serving.llm.server_cls);
@@ -121,12 +119,12 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
 
   router.get('/models/:model_key', async (req, res) => {
     const user = currentUser(req);
-    // The row and its events in one query; the events are only used once the row shows the caller owns the model.
+    // The row, its events and its cluster entry in one query; used only once the row shows the caller owns the model.
     const modelKey = req.params.model_key;
-    const found = MODEL_KEY_PATTERN.test(modelKey) ? await getModelWithEvents(pool, modelKey) : null;
+    const found = MODEL_KEY_PATTERN.test(modelKey) ? await getModelWithEvents(pool, modelKey, config.serving.cluster_id) : null;
     if (!found || found.model.userId !== user.userId) throw notFound(`model ${modelKey} not found`);
     const { model: row, events } = found;
-    const serve = await serveStatusOf(row);
+    const serve = await serveStatusOf(row, found.clusterEntry ?? null);
     const body: ModelDetailBody = {
       model: toServingModel(row, openaiBaseUrl),
       resolved_spec_yaml: resolvedSpecYaml(row.spec),
