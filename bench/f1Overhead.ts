@@ -16,7 +16,7 @@ import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
 import { isManagedApp, renderClusterBody } from '../src/ray/clusterLayout';
 import { nextPlacement } from '../src/ray/modelPlacement';
-import type { RenderSettings } from '../src/ray/serveConfig';
+import { type RenderSettings, renderSettingsOf } from '../src/ray/serveConfig';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
 import { median, percentile, round, sleep } from './lib/stats';
@@ -160,7 +160,7 @@ export async function runF1(options: F1Options, log: (line: string) => void): Pr
         clusterId: `${config.serving.cluster_id}-raw`,
         dashboard: new RayDashboardClient(rawRay.url),
         ingress: new IngressClient(rawRay.url),
-        render: { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls },
+        render: renderSettingsOf(config),
       };
       const productSamples: ProductSample[] = [];
       const rawSamples: number[] = [];

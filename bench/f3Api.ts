@@ -15,6 +15,7 @@ import { cpuMs, measureCpu, postgresPids } from './lib/cpuTime';
 import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase } from './lib/product';
 import { seedRunningModels, SeededModel } from './lib/seed';
 import { median, round } from './lib/stats';
+import { renderSettingsOf } from '../src/ray/serveConfig';
 
 export interface F3Options {
   runs: number;
@@ -86,7 +87,7 @@ export async function runF3(options: F3Options, log: (line: string) => void): Pr
     await resetDatabase(pool);
     const userIds = Array.from({ length: options.users }, (_, i) => `reader${i}`);
     const tokens = await createUsers(pool, userIds);
-    const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+    const render = renderSettingsOf(config);
     const models: SeededModel[] = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
     // Planner statistics for the freshly loaded tables, as a database in service has them. Without
     // this the load could start before autovacuum analysed them, and the reads be planned as

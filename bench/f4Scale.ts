@@ -20,7 +20,7 @@ import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { IngressClient } from '../src/ray/ingressClient';
 import { isManagedApp, isPlacement, renderClusterBody } from '../src/ray/clusterLayout';
 import { routedApp } from '../src/ray/modelPlacement';
-import type { RenderSettings } from '../src/ray/serveConfig';
+import { type RenderSettings, renderSettingsOf } from '../src/ray/serveConfig';
 import { serveDetailsSchema } from '../src/ray/serveStatus';
 import { modelQuery } from '../src/workflows/messages';
 import type { modelWorkflow } from '../src/workflows/modelWorkflow';
@@ -153,7 +153,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     await resetDatabase(pool);
     const userIds = Array.from({ length: options.users }, (_, i) => `fleet${i}`);
     const tokens = await createUsers(pool, userIds);
-    const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+    const render = renderSettingsOf(config);
     const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
     await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderClusterBody(models.map((m) => m.placement), [], render));
     worker = await startChild('processes/worker.ts', [], childEnv(env));

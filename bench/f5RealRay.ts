@@ -13,6 +13,7 @@ import { nextPlacement } from '../src/ray/modelPlacement';
 import { assessModel } from '../src/ray/serveStatus';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { median, round, sleep } from './lib/stats';
+import { renderSettingsOf } from '../src/ray/serveConfig';
 
 export interface F5Options {
   runs: number;
@@ -42,7 +43,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 export async function runF5(options: F5Options, log: (line: string) => void): Promise<{ runs: F5Run[]; summary: Record<string, number> }> {
   const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl });
   const dashboard = new RayDashboardClient(options.rayDashboardUrl, 60_000);
-  const render = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+  const render = renderSettingsOf(config);
   const clusterEmpty = async () => Object.keys((await dashboard.getServeDetails()).applications).length === 0;
   await dashboard.putServeApplications({ applications: [] });
   await until('an empty cluster', clusterEmpty);

@@ -23,7 +23,7 @@ import { isManagedApp, isPlacement, renderClusterBody } from '../src/ray/cluster
 import { RayDashboardClient } from '../src/ray/dashboardClient';
 import { INGRESS_DEPLOYMENT } from '../src/ray/ingressApp';
 import { ModelPlacement, nextPlacement } from '../src/ray/modelPlacement';
-import type { RenderSettings, ServeApplication } from '../src/ray/serveConfig';
+import { type RenderSettings, renderSettingsOf, type ServeApplication } from '../src/ray/serveConfig';
 import { assessModel } from '../src/ray/serveStatus';
 import { renderManagedApplication, renderModelConfig, renderSingleAppBody } from '../src/ray/singleAppLayout';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, RunningProduct, startProduct } from './lib/product';
@@ -304,8 +304,8 @@ async function productApps(product: RunningProduct, render: RenderSettings): Pro
 
 export async function runF6(options: F6Options, log: Log): Promise<{ summary: Record<string, number> } & Record<string, unknown>> {
   const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl });
-  const render: RenderSettings = { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
-  if (!render.serverCls) throw new Error('F6 needs the CPU stand-in server (ARGUS_LLM_SERVER_CLS)');
+  const render: RenderSettings = renderSettingsOf(config);
+  if (!render.engine.server_cls) throw new Error('F6 needs the CPU stand-in server (ARGUS_LLM_SERVER_CLS)');
   const dashboard = new RayDashboardClient(options.rayDashboardUrl, 120_000);
   const stockUrl = `${options.ingressUrl}${STOCK_ROUTE}`;
 

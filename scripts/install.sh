@@ -39,6 +39,17 @@ if ! stamp_ok .venv/.argus-engine-installed "$engine_hash"; then
   echo "$engine_hash" > .venv/.argus-engine-installed
 fi
 
+# The demo checkpoint the real engine serves, built here because no registry ships weights and
+# nothing downloads at run time (same bytes on every build; scripts/stack.sh stages it).
+model_hash=$(sha256sum python/tools/build_demo_model.py | cut -c1-16)
+if ! stamp_ok .venv/demo-models/.argus-built "$model_hash"; then
+  echo "==> demo model tiny-llama (.venv/demo-models)"
+  rm -rf .venv/demo-models
+  .venv/bin/python python/tools/build_demo_model.py .venv/demo-models/tiny-llama >/dev/null 2>&1 ||
+    .venv/bin/python python/tools/build_demo_model.py .venv/demo-models/tiny-llama
+  echo "$model_hash" > .venv/demo-models/.argus-built
+fi
+
 # PostgreSQL server binaries from Debian's package when the machine has none.
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
   echo "==> PostgreSQL server (Debian package)"

@@ -13,11 +13,14 @@ case "${1:?profile}" in
     PG_PORT=${PG_PORT:-55433}
     TEMPORAL_PORT=${TEMPORAL_PORT:-7243}
     TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8243}
+    # The CPU stand-in engine; the tier on the real vLLM engine asks for it itself.
+    export ARGUS_ENGINE=${ARGUS_ENGINE:-standin}
     ;;
   bench)
     PG_PORT=${PG_PORT:-55434}
     TEMPORAL_PORT=${TEMPORAL_PORT:-7244}
     TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8244}
+    export ARGUS_ENGINE=${ARGUS_ENGINE:-standin}
     ;;
   *) echo "unknown profile $1 (dev, test or bench)" >&2; return 2 2>/dev/null || exit 2 ;;
 esac

@@ -89,7 +89,7 @@ temporal_down() {
 }
 
 ray_up() {
-  .venv/bin/python python/tools/seed_models.py "$ARGUS_STORAGE_ROOT"
+  .venv/bin/python python/tools/seed_models.py "$ARGUS_STORAGE_ROOT" .venv/demo-models
   if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1; then
     echo "reusing the Ray node already answering on :$RAY_DASHBOARD_PORT" >&2
     return 0
@@ -97,7 +97,16 @@ ray_up() {
   # Logical GPUs and the accelerator type are declared to the scheduler so GPU requests are
   # placed and bounded as on a GPU cluster. The CPU stand-in server and the vLLM import shim
   # are put on the node's PYTHONPATH (dev and tests only; production images ship vLLM).
+  # What vLLM's CPU build needs on every replica, set here because replicas inherit the node's
+  # environment: no hub (a path that looks like a repo id would otherwise be looked up), its
+  # caches inside the profile's folder, no usage reports. Every replica start leaves an idle Ray
+  # worker that imported vLLM (about 1 GB each) up to the soft limit, by default --num-cpus.
+  local cache="$STATE_DIR/engine-cache"
+  mkdir -p "$cache"
   PYTHONPATH="$ROOT/python:$ROOT/python/shims" RAY_USAGE_STATS_ENABLED=0 \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HOME="$cache/hf" XDG_CACHE_HOME="$cache" \
+    VLLM_CACHE_ROOT="$cache/vllm" TORCHINDUCTOR_CACHE_DIR="$cache/inductor" \
+    VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 RAY_num_workers_soft_limit=${RAY_WORKERS_SOFT_LIMIT:-2} \
     "$ROOT/.venv/bin/ray" start --head --port "$RAY_GCS_PORT" \
     --dashboard-host 127.0.0.1 --dashboard-port "$RAY_DASHBOARD_PORT" \
     --num-cpus "$RAY_NUM_CPUS" --num-gpus "$RAY_NUM_GPUS" \

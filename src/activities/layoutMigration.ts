@@ -38,7 +38,7 @@ function placementFrom(modelKey: string, legacy: ModelConfig, deps: ActivityDepe
         llm_config: llmConfig,
         deployment: {
           // Named as Ray names it (entries written before the dotted-name fix named it wrongly).
-          name: deploymentNameFor(modelId, llmConfig.server_cls ?? deps.render.serverCls),
+          name: deploymentNameFor(modelId, llmConfig.server_cls ?? deps.render.engine.server_cls),
           autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
           ray_actor_options: {
             ...(legacy.deployment?.ray_actor_options ?? { runtime_env: { env_vars: {} } }),

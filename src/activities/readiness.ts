@@ -53,7 +53,7 @@ async function watchedDeployment(deps: ActivityDependencies, input: { modelId: s
     const app = routedApp(entry);
     return { appName: app.app_name, deploymentName: app.deployment.name };
   }
-  return { appName: deps.render.appName, deploymentName: deploymentNameFor(input.modelId, deps.render.serverCls) };
+  return { appName: deps.render.appName, deploymentName: deploymentNameFor(input.modelId, deps.render.engine.server_cls) };
 }
 
 export type WatchReadinessResult = { ready: true; progress: ReadinessProgress } | { ready: false; progress: ReadinessProgress };
@@ -176,7 +176,7 @@ async function checkOnce(
 export function waitForRemovalActivity(deps: ActivityDependencies) {
   return async function waitForRemoval(input: { modelId: string; modelKey?: string; appNames?: string[] }): Promise<void> {
     const context = Context.current();
-    const legacyDeployment = deploymentNameFor(input.modelId, deps.render.serverCls);
+    const legacyDeployment = deploymentNameFor(input.modelId, deps.render.engine.server_cls);
     let message = 'asking Ray whether the apps are gone';
     for (;;) {
       context.heartbeat({ message }); // before each call, as in the readiness watch

@@ -23,6 +23,29 @@ const engineProbesSchema = z
   .strict()
   .refine((p) => p.engine === null || p.engine in p.sets, { message: 'engine must name one of the probe sets', path: ['engine'] });
 
+/**
+ * What the platform sets for every model on one engine (config/dev.yaml documents each key).
+ * Users never set these; the engine_kwargs here win over the user's.
+ */
+const engineSettingsSchema = z
+  .object({
+    server_cls: z
+      .string()
+      .regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:ClassName"')
+      .nullable()
+      .default(null),
+    accelerator_config: z.record(z.string(), z.unknown()).nullable().default(null),
+    placement_bundles: z.array(z.record(z.string(), z.number().nonnegative())).min(1).nullable().default(null),
+    replica_num_cpus: z.number().positive().nullable().default(null),
+    engine_kwargs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    health_check_period_s: z.number().positive().nullable().default(null),
+    health_check_timeout_s: z.number().positive().nullable().default(null),
+    max_constructor_retry_count: z.number().int().positive().nullable().default(null),
+  })
+  .strict();
+
+export type EngineSettings = z.infer<typeof engineSettingsSchema>;
+
 const configSchema = z
   .object({
     api: z
@@ -68,12 +91,11 @@ const configSchema = z
         llm: z
           .object({
             accelerator_type: z.string().min(1).nullable(),
-            server_cls: z
-              .string()
-              .regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:ClassName"')
-              .nullable(),
+            engine: z.string().min(1),
+            engines: z.record(z.string(), engineSettingsSchema),
           })
-          .strict(),
+          .strict()
+          .refine((llm) => llm.engine in llm.engines, { message: 'engine must name one of llm.engines', path: ['engine'] }),
         engine_probes: engineProbesSchema.default({ engine: null, base_url: null, sets: {} }),
       })
       .strict(),
@@ -81,6 +103,13 @@ const configSchema = z
   .strict();
 
 export type AppConfig = z.infer<typeof configSchema>;
+
+/** The settings of the engine model replicas run (serving.llm.engine). */
+export function engineSettingsOf(config: AppConfig): EngineSettings {
+  const settings = config.serving.llm.engines[config.serving.llm.engine];
+  if (!settings) throw new ConfigError(`serving.llm.engine names no engine: ${config.serving.llm.engine}`);
+  return settings;
+}
 
 /** The probe URLs' base and paths readiness adds for the configured engine (none when no engine is set). */
 export function engineProbesFor(config: AppConfig): { baseUrl: string; paths: string[] } | undefined {
@@ -108,7 +137,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_READINESS_TIMEOUT_S', ['serving', 'readiness_timeout_s']],
   ['ARGUS_SURGE_WAIT_S', ['serving', 'surge_wait_s']],
   ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
-  ['ARGUS_LLM_SERVER_CLS', ['serving', 'llm', 'server_cls']],
+  ['ARGUS_ENGINE', ['serving', 'llm', 'engine']],
   ['ARGUS_ENGINE_PROBES', ['serving', 'engine_probes', 'engine']],
   ['ARGUS_ENGINE_PROBE_URL', ['serving', 'engine_probes', 'base_url']],
 ];

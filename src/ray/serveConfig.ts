@@ -1,3 +1,4 @@
+import type { AppConfig, EngineSettings } from '../config/config';
 import type { ServingSpec } from '../domain/servingSpec';
 import { toStoragePath } from '../domain/modelSourcePath';
 
@@ -11,16 +12,40 @@ export interface RenderSettings {
   appName: string;
   storageRoot: string;
   acceleratorType: string | null;
-  /** `module:Class` of a non-default server (the CPU stand-in), or null for Ray's stock vLLM server. */
-  serverCls: string | null;
+  /** What the platform sets for the engine replicas run (config/dev.yaml, serving.llm.engines). */
+  engine: EngineSettings;
+}
+
+/** Ray Serve LLM's stock vLLM server with Ray's own defaults: the GPU engine of production. */
+export const STOCK_VLLM_ENGINE: EngineSettings = {
+  server_cls: null,
+  accelerator_config: null,
+  placement_bundles: null,
+  replica_num_cpus: null,
+  engine_kwargs: {},
+  health_check_period_s: null,
+  health_check_timeout_s: null,
+  max_constructor_retry_count: null,
+};
+
+export function renderSettingsOf(config: AppConfig): RenderSettings {
+  const engine = config.serving.llm.engines[config.serving.llm.engine];
+  if (!engine) throw new Error(`serving.llm.engine names no engine: ${config.serving.llm.engine}`);
+  return { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, engine };
 }
 
 export interface LlmConfig {
   model_loading_config: { model_id: string; model_source: string };
   accelerator_type?: string;
+  accelerator_config?: Record<string, unknown>;
+  placement_group_config?: { bundles: Array<Record<string, number>> };
   engine_kwargs: Record<string, unknown>;
-  /** Only in configs rendered before replicas and the revision marker moved to the deployment override. */
-  deployment_config?: { num_replicas: number };
+  /**
+   * Options Serve takes only from the deployment's code, not from the config's override
+   * (max_constructor_retry_count). In configs rendered before replicas and the revision marker
+   * moved to the deployment override, it held num_replicas.
+   */
+  deployment_config?: { num_replicas?: number; max_constructor_retry_count?: number };
   runtime_env?: { env_vars: Record<string, string> };
   server_cls?: string;
 }
@@ -36,6 +61,8 @@ export interface DeploymentOverride {
   autoscaling_config: { min_replicas: number; max_replicas: number; initial_replicas: number };
   /** Replaces the options the server class rendered, so it repeats what they hold. */
   ray_actor_options: { num_cpus?: number; runtime_env: { env_vars: Record<string, string>; worker_process_setup_hook?: string } };
+  health_check_period_s?: number;
+  health_check_timeout_s?: number;
 }
 
 export interface ServeApplication {
@@ -53,20 +80,23 @@ export interface ServeDeployBody {
 
 /** What Ray Serve LLM 2.58 adds to every LLM replica's runtime_env (RAYLLM_ENABLE_WORKER_PROCESS_SETUP_HOOK, on by default). */
 const LLM_WORKER_SETUP_HOOK = 'ray.llm._internal.serve._worker_process_setup_hook';
-/** The CPU stand-in's replica actor asks for this much CPU (argus_standin.server.STANDIN_DEFAULT_NUM_CPUS). */
-const STANDIN_REPLICA_NUM_CPUS = 0.1;
 
 /**
  * One model's LLMConfig: only what defines the model (source, engine arguments, accelerator,
  * server class). A change here is a redefinition: the model's engine must load again.
  */
 export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: RenderSettings): LlmConfig {
+  const engine = settings.engine;
   const config: LlmConfig = {
     model_loading_config: { model_id: modelId, model_source: toStoragePath(spec.model_source, settings.storageRoot) },
-    engine_kwargs: { ...spec.engine_kwargs, tensor_parallel_size: spec.gpus_per_replica },
+    // The platform's engine arguments win: they are what the engine's tier can hold.
+    engine_kwargs: { ...spec.engine_kwargs, tensor_parallel_size: spec.gpus_per_replica, ...engine.engine_kwargs },
   };
-  if (settings.acceleratorType) config.accelerator_type = settings.acceleratorType;
-  if (settings.serverCls) config.server_cls = settings.serverCls;
+  if (engine.accelerator_config) config.accelerator_config = engine.accelerator_config;
+  else if (settings.acceleratorType) config.accelerator_type = settings.acceleratorType;
+  if (engine.placement_bundles) config.placement_group_config = { bundles: engine.placement_bundles };
+  if (engine.max_constructor_retry_count !== null) config.deployment_config = { max_constructor_retry_count: engine.max_constructor_retry_count };
+  if (engine.server_cls) config.server_cls = engine.server_cls;
   return config;
 }
 
@@ -77,13 +107,16 @@ export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: Re
  */
 export function renderDeploymentOverride(modelId: string, spec: ServingSpec, marker: string, settings: RenderSettings): DeploymentOverride {
   const replicas = spec.num_replicas;
+  const engine = settings.engine;
   return {
-    name: deploymentNameFor(modelId, settings.serverCls),
+    name: deploymentNameFor(modelId, engine.server_cls),
     autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
     ray_actor_options: {
-      ...(settings.serverCls ? { num_cpus: STANDIN_REPLICA_NUM_CPUS } : {}),
+      ...(engine.replica_num_cpus !== null ? { num_cpus: engine.replica_num_cpus } : {}),
       runtime_env: { env_vars: { ARGUS_MODEL_REVISION: marker }, worker_process_setup_hook: LLM_WORKER_SETUP_HOOK },
     },
+    ...(engine.health_check_period_s !== null ? { health_check_period_s: engine.health_check_period_s } : {}),
+    ...(engine.health_check_timeout_s !== null ? { health_check_timeout_s: engine.health_check_timeout_s } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { createActivities } from '../activities';
 import { AppConfig, engineProbesFor } from '../config/config';
 import { RayDashboardClient } from '../ray/dashboardClient';
 import { IngressClient } from '../ray/ingressClient';
+import { renderSettingsOf } from '../ray/serveConfig';
 import { livenessHeartbeats } from './livenessHeartbeats';
 
 /** Wires the model workflow and its activities to a task queue; nothing else happens here. */
@@ -14,12 +15,7 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
     // Each call well inside the readiness watch's 15 s heartbeat timeout.
     ingress: new IngressClient(config.serving.ingress_url, 10_000),
     clusterId: config.serving.cluster_id,
-    render: {
-      appName: config.serving.app_name,
-      storageRoot: config.serving.storage_root,
-      acceleratorType: config.serving.llm.accelerator_type,
-      serverCls: config.serving.llm.server_cls,
-    },
+    render: renderSettingsOf(config),
     // A quarter second between status polls once a rollout has lasted a second: a rollout is seen
     // ready soon after Ray says so (at 500 ms, a model Ray had up in 2.5 s was seen at 3.1 s). Each
     // rollout in flight reads the status this often, and reads never overlap, so on a large

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config/config';
 import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
-import { deploymentNameFor, RenderSettings } from '../../src/ray/serveConfig';
+import { deploymentNameFor, RenderSettings, renderSettingsOf } from '../../src/ray/serveConfig';
 import { ModelConfig, renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import { assessModel, ModelAssessment, ServeDetails, summarizeRayMessage } from '../../src/ray/serveStatus';
 import { RayDouble } from '../support/rayDouble';
@@ -70,9 +70,9 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
   const good = (marker = 'r1', replicas = 1) => renderModelConfig(GOOD, spec('good', { num_replicas: replicas }), marker, render);
   const bad = (marker = 'r1') => renderModelConfig(BAD, spec('bad', { model_source: badSource }), marker, render);
   const assess = (details: ServeDetails, modelId: string, replicas = 1, marker?: string): ModelAssessment =>
-    assessModel(details, APP, deploymentNameFor(modelId, render.serverCls), replicas, marker);
+    assessModel(details, APP, deploymentNameFor(modelId, render.engine.server_cls), replicas, marker);
   const replicaIds = (details: ServeDetails, modelId: string) =>
-    (details.applications[APP]?.deployments[deploymentNameFor(modelId, render.serverCls)]?.replicas ?? []).filter((r) => r.state === 'RUNNING').map((r) => r.replica_id).sort();
+    (details.applications[APP]?.deployments[deploymentNameFor(modelId, render.engine.server_cls)]?.replicas ?? []).filter((r) => r.state === 'RUNNING').map((r) => r.replica_id).sort();
   const until = <T>(what: string, check: (details: ServeDetails) => T | undefined | false, timeoutMs = 90_000) =>
     eventually(async () => check(await dashboard.getServeDetails()), timeoutMs, what);
 
@@ -81,7 +81,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
     dashboard = new RayDashboardClient(target.dashboardUrl);
     ingress = new IngressClient(target.ingressUrl);
     const config = loadConfig();
-    render = { appName: APP, storageRoot: target.storageRoot, acceleratorType: config.serving.llm.accelerator_type, serverCls: config.serving.llm.server_cls };
+    render = { ...renderSettingsOf(config), appName: APP, storageRoot: target.storageRoot };
     badSource = target.failingSource(BAD);
     await dashboard.putServeApplications({ applications: [] });
   });
@@ -95,11 +95,11 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
     const details = await until('good HEALTHY and bad DEPLOY_FAILED', (d) => assess(d, GOOD).phase === 'healthy' && assess(d, BAD).phase === 'failed' && d);
     const app = details.applications[APP]!;
     expect(app.status).toBe('DEPLOY_FAILED');
-    expect(Object.keys(app.deployments).sort()).toEqual(['OpenAiIngress', deploymentNameFor(BAD, render.serverCls), deploymentNameFor(GOOD, render.serverCls)].sort());
-    const goodDeployment = app.deployments[deploymentNameFor(GOOD, render.serverCls)]!;
+    expect(Object.keys(app.deployments).sort()).toEqual(['OpenAiIngress', deploymentNameFor(BAD, render.engine.server_cls), deploymentNameFor(GOOD, render.engine.server_cls)].sort());
+    const goodDeployment = app.deployments[deploymentNameFor(GOOD, render.engine.server_cls)]!;
     expect(goodDeployment).toMatchObject({ status: 'HEALTHY', target_num_replicas: 1 });
     expect((goodDeployment.deployment_config as any).ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r1');
-    const badDeployment = app.deployments[deploymentNameFor(BAD, render.serverCls)]!;
+    const badDeployment = app.deployments[deploymentNameFor(BAD, render.engine.server_cls)]!;
     expect(badDeployment).toMatchObject({ status: 'DEPLOY_FAILED', status_trigger: 'REPLICA_STARTUP_FAILED' });
     const failure = assess(details, BAD);
     expect(failure.phase === 'failed' && summarizeRayMessage(failure.message)).toMatch(/config\.json.* is malformed/);
@@ -127,7 +127,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
     await put([good(), bad()]);
     for (let i = 0; i < 8; i++) {
       const details = await dashboard.getServeDetails();
-      expect(details.applications[APP]?.deployments[deploymentNameFor(BAD, render.serverCls)]?.status).toBe('DEPLOY_FAILED');
+      expect(details.applications[APP]?.deployments[deploymentNameFor(BAD, render.engine.server_cls)]?.status).toBe('DEPLOY_FAILED');
       expect(replicaIds(details, GOOD)).toEqual(goodReplicas);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -136,7 +136,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
   it('acts on a new marker and a new replica count in the deployment overrides, touching only the deployments they name', async () => {
     await put([good('r1', 2), bad('r2')]);
     const details = await until('good at 2 replicas and bad retried under r2', (d) => {
-      const retried = (d.applications[APP]?.deployments[deploymentNameFor(BAD, render.serverCls)]?.deployment_config as any)?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION === 'r2';
+      const retried = (d.applications[APP]?.deployments[deploymentNameFor(BAD, render.engine.server_cls)]?.deployment_config as any)?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION === 'r2';
       return retried && assess(d, GOOD, 2).phase === 'healthy' && d;
     });
     // Scaling added a replica and kept the one that was running.
@@ -150,7 +150,7 @@ describe.each([['double', doubleTarget], ['real', async () => realTarget()]] as 
     const details = await until('bad gone and good running two new replicas', (d) => {
       const app = d.applications[APP];
       const ids = replicaIds(d, GOOD);
-      return app && !app.deployments[deploymentNameFor(BAD, render.serverCls)] && app.status === 'RUNNING' && ids.length === 2 && !ids.some((id) => goodReplicas.includes(id)) && d;
+      return app && !app.deployments[deploymentNameFor(BAD, render.engine.server_cls)] && app.status === 'RUNNING' && ids.length === 2 && !ids.some((id) => goodReplicas.includes(id)) && d;
     });
     expect(assess(details, GOOD, 2).phase).toBe('healthy');
   });

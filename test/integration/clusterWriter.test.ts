@@ -15,6 +15,7 @@ import { IngressClient } from '../../src/ray/ingressClient';
 import { modelIdsInPut, RayDouble } from '../support/rayDouble';
 import { eventually } from '../support/stack';
 import { testSpec as spec } from '../support/servingSpecs';
+import { STOCK_VLLM_ENGINE } from '../../src/ray/serveConfig';
 
 /**
  * The cluster's single writer against real Postgres and the Ray double: concurrent applies are
@@ -67,7 +68,7 @@ beforeEach(() => {
     dashboard: new RayDashboardClient(ray.url),
     ingress: new IngressClient(ray.url),
     clusterId: `writer-${randomBytes(3).toString('hex')}`,
-    render: { appName: config.serving.app_name, storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null },
+    render: { appName: config.serving.app_name, storageRoot: '/srv/storage', acceleratorType: 'H20', engine: STOCK_VLLM_ENGINE },
     pollIntervalMs: 50,
     changesOnTheirWay: (waiting) => countModelsOnTheirWay(pool, { clusterId: deps.clusterId, excluding: waiting, among: ownKeys }),
   };

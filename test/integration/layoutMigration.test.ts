@@ -8,6 +8,7 @@ import { modelIdsInPut, type RayDouble } from '../support/rayDouble';
 import { testSpec as spec } from '../support/servingSpecs';
 import { useDoubleStack } from '../support/doubleStack';
 import { eventually, type RunningStack } from '../support/stack';
+import { renderSettingsOf } from '../../src/ray/serveConfig';
 
 /**
  * The upgrade path: a cluster the previous release left with every model in one
@@ -25,12 +26,7 @@ beforeAll(() => {
   pool = stack.pool;
 });
 
-const render = () => ({
-  appName: stack.config.serving.app_name,
-  storageRoot: stack.config.serving.storage_root,
-  acceleratorType: stack.config.serving.llm.accelerator_type,
-  serverCls: stack.config.serving.llm.server_cls,
-});
+const render = () => renderSettingsOf(stack.config);
 
 it('puts the ingress on a fresh cluster before its first model', async () => {
   expect(ray.appNames()).toEqual([]);

@@ -5,6 +5,7 @@ import { validateServingSpec } from '../../src/domain/servingSpec';
 import { renderClusterBody } from '../../src/ray/clusterLayout';
 import { nextPlacement } from '../../src/ray/modelPlacement';
 import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
+import { loadConfig } from '../../src/config/config';
 
 /**
  * Every name the API accepts must map to names Ray accepts. The judge is Ray's own code: the
@@ -34,13 +35,12 @@ describe('Ray accepts the name of every model the API accepts', () => {
   const sample = fc.sample(fc.tuple(userArb, suffixArb), { numRuns: 150, seed: 20261129 });
   const names = [...VERBATIM.map((s) => ['alice', s] as const), ...sample];
 
-  it.each([
-    ['the stock vLLM server', null],
-    ['the CPU stand-in server', 'argus_standin.server:StandInLLMServer'],
-  ])('for %s', (_label, serverCls) => {
+  // Every engine the configuration offers: the stock vLLM server on GPUs, vLLM's CPU build and
+  // the CPU stand-in each render differently (server class, accelerator, placement, options).
+  it.each(Object.entries(loadConfig({}).serving.llm.engines))('for the %s engine', (_name, engine) => {
     const models = names.map(([user, suffix], i) => {
       const spec = validateServingSpec({ model_id: suffix, model_source: `/private/hf/m${i}` }, { userId: user, allowStandInKnobs: false });
-      return renderModelConfig(publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, 'r1', { ...settings, serverCls });
+      return renderModelConfig(publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, 'r1', { ...settings, engine });
     });
     const verdict = rayValidates(renderSingleAppBody(renderManagedApplication('argus_llm_app', models), []));
     expect(verdict.output.trim()).toBe('ok');
@@ -48,7 +48,7 @@ describe('Ray accepts the name of every model the API accepts', () => {
     const placements = names.map(([user, suffix], i) => {
       const spec = validateServingSpec({ model_id: suffix, model_source: `/private/hf/m${i}` }, { userId: user, allowStandInKnobs: false });
       const modelKey = newModelKey(user, at);
-      return nextPlacement(null, 'replace', { modelKey, modelId: publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, marker: 'r1' }, { ...settings, serverCls });
+      return nextPlacement(null, 'replace', { modelKey, modelId: publicModelId(modelIdPrefix(user, at), spec.model_id_suffix), spec, marker: 'r1' }, { ...settings, engine });
     });
     const perModel = rayValidates(renderClusterBody(placements, [], settings));
     expect(perModel.output.trim()).toBe('ok');

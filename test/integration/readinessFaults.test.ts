@@ -10,6 +10,7 @@ import { RayDashboardClient } from '../../src/ray/dashboardClient';
 import { IngressClient } from '../../src/ray/ingressClient';
 import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import { RayDouble } from '../support/rayDouble';
+import { STOCK_VLLM_ENGINE } from '../../src/ray/serveConfig';
 
 /**
  * The readiness watch against the faults the Ray double injects: a dashboard too slow to
@@ -22,7 +23,7 @@ let pool: Pool;
 let deps: ActivityDependencies;
 const MODEL = 'alice-202611230000-faulty';
 const spec: ServingSpec = { model_id_suffix: 'faulty', model_source: '/private/hf/demo/tiny-chat', num_replicas: 1, gpus_per_replica: 1, engine_kwargs: {}, readiness_timeout_s: null };
-const render = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null };
+const render = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', engine: STOCK_VLLM_ENGINE };
 const quiet = new DefaultLogger('ERROR');
 
 const watch = (overrides: Partial<WatchReadinessInput> = {}): Promise<WatchReadinessResult> =>

@@ -1,10 +1,11 @@
 import { rayValidates } from '../support/rayValidation';
 import { validateServingSpec } from '../../src/domain/servingSpec';
 import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
+import { STOCK_VLLM_ENGINE } from '../../src/ray/serveConfig';
 
 /** Rendered configs are checked by Ray's own pydantic models (ServeDeploySchema, LLMConfig). */
 
-const settings = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', serverCls: null };
+const settings = { appName: 'argus_llm_app', storageRoot: '/srv/storage', acceleratorType: 'H20', engine: STOCK_VLLM_ENGINE };
 
 describe("rendered Serve configs pass Ray's own validation", () => {
   it('accepts a production render (stock vLLM server) with several models and engine_kwargs', () => {
@@ -21,7 +22,7 @@ describe("rendered Serve configs pass Ray's own validation", () => {
 
   it('accepts the stand-in server_cls render', () => {
     const spec = validateServingSpec({ model_id: 'tiny', model_source: '/private/hf/demo/tiny-chat', engine_kwargs: { standin_load_delay_s: 1 } }, { userId: 'bob', allowStandInKnobs: true });
-    const body = renderSingleAppBody(renderManagedApplication('argus_llm_app', [renderModelConfig('bob-1-tiny', spec, 'r1', { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' })]), []);
+    const body = renderSingleAppBody(renderManagedApplication('argus_llm_app', [renderModelConfig('bob-1-tiny', spec, 'r1', { ...settings, engine: { ...STOCK_VLLM_ENGINE, server_cls: 'argus_standin.server:StandInLLMServer' } })]), []);
     expect(rayValidates(body).ok).toBe(true);
   });
 

@@ -11,7 +11,8 @@ export function rayValidates(body: unknown): { ok: boolean; output: string } {
   const result = spawnSync(process.env.ARGUS_TEST_PYTHON ?? path.join(ROOT, '.venv/bin/python'), ['python/tools/validate_serve_config.py'], {
     cwd: ROOT,
     input: JSON.stringify(body),
-    env: { ...process.env, PYTHONPATH: 'python:python/shims' },
+    // vLLM logs its platform checks to stdout on import; only the verdict belongs there.
+    env: { ...process.env, PYTHONPATH: 'python:python/shims', VLLM_LOGGING_LEVEL: 'ERROR' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -16,11 +16,15 @@ export function quietTemporalRuntime(): void {
 
 /**
  * Configuration for a test: the services scripts/test.sh started (addresses come from the
- * environment it exports), a task queue of the test's own, and optionally Ray replaced by a double.
+ * environment it exports), a task queue of the test's own, the engine, and optionally Ray replaced
+ * by a double.
  */
-export function testConfig(overrides: { rayUrl?: string; readinessTimeoutS?: number } = {}): AppConfig {
+export function testConfig(overrides: { rayUrl?: string; readinessTimeoutS?: number; engine?: string } = {}): AppConfig {
   const config = loadConfig({
     ...process.env,
+    // The CPU stand-in unless a test asks for the real engine: it starts in a second and can be
+    // told to fail.
+    ARGUS_ENGINE: overrides.engine ?? process.env.ARGUS_ENGINE ?? 'standin',
     ARGUS_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
     ...(overrides.rayUrl ? { RAY_DASHBOARD_URL: overrides.rayUrl, ARGUS_INGRESS_URL: overrides.rayUrl } : {}),
     ...(overrides.readinessTimeoutS ? { ARGUS_READINESS_TIMEOUT_S: String(overrides.readinessTimeoutS) } : {}),

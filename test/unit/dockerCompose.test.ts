@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { engineSettingsOf, loadConfig } from '../../src/config/config';
 
 /** No Docker engine runs here, so the production topology is checked as a document. */
 const ROOT = path.resolve(__dirname, '../..');
@@ -26,8 +27,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs the stock vLLM server in production, never the CPU stand-in', () => {
-    expect(compose.services.worker?.environment?.ARGUS_LLM_SERVER_CLS).toBe('');
+  it('runs the stock vLLM server on GPUs in production, never the CPU build or the stand-in', () => {
+    const engineName = compose.services.worker?.environment?.ARGUS_ENGINE;
+    expect(engineName).toBe('vllm');
+    const config = loadConfig({ ARGUS_ENGINE: engineName });
+    expect(engineSettingsOf(config)).toMatchObject({ server_cls: null, accelerator_config: null, placement_bundles: null, engine_kwargs: {} });
   });
 
   it('runs Temporal with the same dynamic config the dev servers get', () => {

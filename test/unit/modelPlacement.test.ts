@@ -4,8 +4,9 @@ import { renderClusterBody } from '../../src/ray/clusterLayout';
 import { ingressUserConfig } from '../../src/ray/ingressApp';
 import { modelAppName, ModelPlacement, nextPlacement, PlacementStep, routedApp } from '../../src/ray/modelPlacement';
 import { renderModelConfig } from '../../src/ray/singleAppLayout';
+import { STOCK_VLLM_ENGINE } from '../../src/ray/serveConfig';
 
-const settings = { appName: 'argus_llm_app', storageRoot: '/srv', acceleratorType: 'H20', serverCls: null };
+const settings = { appName: 'argus_llm_app', storageRoot: '/srv', acceleratorType: 'H20', engine: STOCK_VLLM_ENGINE };
 const spec = (extra: Partial<ServingSpec> = {}): ServingSpec => ({
   model_id_suffix: 'qwen-0.5b',
   model_source: '/private/hf/Qwen/q',

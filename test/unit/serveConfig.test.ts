@@ -1,4 +1,5 @@
-import { deploymentNameFor, renderLlmConfig } from '../../src/ray/serveConfig';
+import { loadConfig } from '../../src/config/config';
+import { deploymentNameFor, renderDeploymentOverride, renderLlmConfig, STOCK_VLLM_ENGINE } from '../../src/ray/serveConfig';
 import { renderSingleAppBody, renderManagedApplication, renderModelConfig } from '../../src/ray/singleAppLayout';
 import type { ServingSpec } from '../../src/domain/servingSpec';
 
@@ -10,7 +11,9 @@ const spec: ServingSpec = {
   engine_kwargs: { max_model_len: 8192 },
   readiness_timeout_s: null,
 };
-const settings = { appName: 'argus_llm_app', storageRoot: '/mnt/storage', acceleratorType: 'H20', serverCls: null };
+const settings = { appName: 'argus_llm_app', storageRoot: '/mnt/storage', acceleratorType: 'H20', engine: STOCK_VLLM_ENGINE };
+/** The engines config/dev.yaml offers. */
+const engines = loadConfig({}).serving.llm.engines;
 
 describe('Serve config rendering', () => {
   it('renders one LLMConfig per model with platform-controlled fields, and nothing that changes per rollout', () => {
@@ -32,8 +35,26 @@ describe('Serve config rendering', () => {
     const scaled = renderModelConfig('alice-202601061230-qwen-0.5b', { ...spec, num_replicas: 5 }, 'r4', settings);
     expect(scaled.llm_config).toEqual(model.llm_config);
     expect(scaled.deployment?.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r4');
-    const standIn = renderModelConfig('m', spec, 'r1', { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' });
+    const standIn = renderModelConfig('m', spec, 'r1', { ...settings, engine: engines.standin! });
     expect(standIn.deployment).toMatchObject({ name: 'StandInLLMServer:m', ray_actor_options: { num_cpus: 0.1 } });
+  });
+
+  it("renders vLLM's CPU build with the platform's engine settings, which win over the user's", () => {
+    const cpu = { ...settings, engine: engines['vllm-cpu']! };
+    const llm = renderLlmConfig('m', { ...spec, engine_kwargs: { max_model_len: 8192, seed: 7 } }, cpu);
+    // Ray Serve LLM refuses accelerator_type beside a CPU accelerator_config.
+    expect(llm.accelerator_config).toEqual({ kind: 'cpu' });
+    expect('accelerator_type' in llm).toBe(false);
+    expect(llm.placement_group_config).toEqual({ bundles: [{ CPU: 0.5 }] });
+    expect(llm.engine_kwargs).toMatchObject({ seed: 7, max_model_len: 512, dtype: 'bfloat16', enforce_eager: true, kv_cache_memory_bytes: 67108864 });
+    expect(Number.isInteger(llm.engine_kwargs.kv_cache_memory_bytes)).toBe(true);
+    expect(llm.deployment_config).toEqual({ max_constructor_retry_count: 1 });
+    const override = renderDeploymentOverride('m', spec, 'r1', cpu);
+    expect(override).toMatchObject({ name: 'LLMServer:m', health_check_period_s: 2, health_check_timeout_s: 5, ray_actor_options: { num_cpus: 0.1 } });
+    // Production's GPU engine keeps Ray Serve LLM's own defaults.
+    const gpu = renderDeploymentOverride('m', spec, 'r1', { ...settings, engine: engines.vllm! });
+    expect(Object.keys(gpu).sort()).toEqual(['autoscaling_config', 'name', 'ray_actor_options']);
+    expect(renderLlmConfig('m', spec, { ...settings, engine: engines.vllm! })).toEqual(renderLlmConfig('m', spec, settings));
   });
 
   it('lists every model in args and every override in deployments', () => {
@@ -43,7 +64,7 @@ describe('Serve config rendering', () => {
   });
 
   it('sets server_cls only where configured', () => {
-    const withStandIn = renderLlmConfig('m', spec, { ...settings, serverCls: 'argus_standin.server:StandInLLMServer' });
+    const withStandIn = renderLlmConfig('m', spec, { ...settings, engine: { ...STOCK_VLLM_ENGINE, server_cls: 'argus_standin.server:StandInLLMServer' } });
     expect(withStandIn.server_cls).toBe('argus_standin.server:StandInLLMServer');
     expect('server_cls' in renderLlmConfig('m', spec, settings)).toBe(false);
   });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import type { AppConfig } from '../../config/config';
+import { type AppConfig, engineSettingsOf } from '../../config/config';
 import { getModel, getModelWithEvents, listModels, ModelRow } from '../../db/models';
 import { badRequest, notFound } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
@@ -60,7 +60,7 @@ function patchedSpec(current: ServingSpec, patch: PatchModel, allowStandInKnobs:
 export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config: AppConfig; serveStatus: ServeStatusCache }): Router {
   const { pool, commands, config, serveStatus } = deps;
   const openaiBaseUrl = config.serving.openai_base_url;
-  const allowStandInKnobs = config.serving.llm.server_cls !== null;
+  const allowStandInKnobs = engineSettingsOf(config).server_cls !== null;
   const router = Router();
 
   /** The caller's model; another user's model is reported missing so its existence does not leak. */
@@ -79,7 +79,7 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     const modelId = publicModelId(row.prefix, row.suffix);
     const placed = entry !== null && isPlacement(entry) ? routedApp(entry) : null;
     const appName = placed?.app_name ?? config.serving.app_name;
-    const deploymentName = placed?.deployment.name ?? deploymentNameFor(modelId, config.serving.llm.server_cls);
+    const deploymentName = placed?.deployment.name ?? deploymentNameFor(modelId, engineSettingsOf(config).server_cls);
     const target = placed?.deployment.autoscaling_config.min_replicas ?? row.spec.num_replicas;
     const details = await serveStatus.get();
     if (details instanceof Error) {
