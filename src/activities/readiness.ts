@@ -5,7 +5,8 @@ import { isPlacement } from '../ray/clusterLayout';
 import { RayRequestError } from '../ray/dashboardClient';
 import { modelAppPrefix, routedApp } from '../ray/modelPlacement';
 import { deploymentNameFor } from '../ray/serveConfig';
-import { assessModel, summarizeRayMessage } from '../ray/serveStatus';
+import { isGenericEngineFailure, rootCauseInLog } from '../ray/engineRootCause';
+import { assessModel, ServeDetails, summarizeRayMessage } from '../ray/serveStatus';
 import type { ActivityDependencies } from './dependencies';
 
 export interface ReadinessProgress {
@@ -132,7 +133,13 @@ async function checkOnce(
   switch (assessment.phase) {
     case 'failed': {
       const message = hideStorageRoot(assessment.message, deps);
-      throw ApplicationFailure.nonRetryable(summarizeRayMessage(message), 'RayDeploymentFailed', { ray_message: message });
+      let summary = summarizeRayMessage(message);
+      if (isGenericEngineFailure(summary)) {
+        beat();
+        const cause = await rootCauseOfDeadReplica(deps, details, target);
+        if (cause) summary = hideStorageRoot(cause, deps);
+      }
+      throw ApplicationFailure.nonRetryable(summary, 'RayDeploymentFailed', { ray_message: message });
     }
     case 'absent':
       return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: assessment.message };
@@ -165,6 +172,26 @@ async function checkOnce(
       return 'ready';
     }
   }
+}
+
+/**
+ * What the engine of the deployment's last dead replica said before it died. vLLM reports an
+ * engine that failed to start with a generic last line, and Serve's status keeps only that; the
+ * cause is in the replica's stdout, which the dashboard serves. Best effort: a log that cannot be
+ * read leaves the generic summary.
+ */
+async function rootCauseOfDeadReplica(deps: ActivityDependencies, details: ServeDetails, target: { appName: string; deploymentName: string }): Promise<string | undefined> {
+  const dead = details.applications[target.appName]?.deployments[target.deploymentName]?.recent_dead_replicas ?? [];
+  const newestFirst = [...dead].sort((a, b) => (b.start_time_s ?? 0) - (a.start_time_s ?? 0));
+  for (const replica of newestFirst.slice(0, 2)) {
+    try {
+      const cause = rootCauseInLog(await deps.dashboard.getActorStdout(replica.actor_id));
+      if (cause) return cause;
+    } catch (err) {
+      if (!(err instanceof RayRequestError)) throw err;
+    }
+  }
+  return undefined;
 }
 
 /**

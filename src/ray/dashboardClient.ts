@@ -88,6 +88,12 @@ export class RayDashboardClient {
     return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
   }
 
+  /** The last `lines` lines of an actor's stdout (a dead one's too, while its node keeps the file). */
+  async getActorStdout(actorId: string, lines = 4000): Promise<string> {
+    const query = new URLSearchParams({ actor_id: actorId, suffix: 'out', lines: String(lines) });
+    return call(`${this.baseUrl}/api/v0/logs/file?${query}`, { method: 'GET' }, this.timeoutMs);
+  }
+
   async putServeApplications(config: ServeDeployBody): Promise<void> {
     await call(
       `${this.baseUrl}/api/serve/applications/`,

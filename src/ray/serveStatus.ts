@@ -17,6 +17,8 @@ const deploymentSchema = z.looseObject({
   message: z.string().default(''),
   target_num_replicas: z.number().optional(),
   replicas: z.array(replicaSchema).default([]),
+  /** Replicas that stopped lately; their logs hold what a dead engine said (Ray 2.58 keeps a few). */
+  recent_dead_replicas: z.array(z.looseObject({ actor_id: z.string(), start_time_s: z.number().optional() })).optional(),
   deployment_config: z.record(z.string(), z.unknown()).optional(),
 });
 
