@@ -7,6 +7,8 @@ only
   * answers 404/503 itself, in OpenAI error JSON, for unknown, starting or failed models instead
     of letting the request wait silently in Serve's queue (up to 600 s),
   * bounds that wait for requests already forwarded (the model fails or goes away meanwhile),
+  * answers 503 ``engine_unavailable`` with Retry-After when a replica's engine answers with a
+    server error (a dead engine, until Serve's health check replaces the replica),
   * routes a probe carrying ``x-argus-revision-app`` to a candidate revision's app.
 
 Private Ray members used here are pinned by python/tests/test_ray_private_members.py.
@@ -28,6 +30,7 @@ from ray.llm._internal.serve.core.configs.openai_api_models import (
     CompletionRequest,
     DetokenizeRequest,
     EmbeddingRequest,
+    ErrorResponse,
     ModelCard,
     ScoreRequest,
     TokenizeCompletionRequest,
@@ -286,6 +289,15 @@ class ArgusIngress(OpenAiIngress):
                 first = await self._first_item(upstream, route)
             except StopAsyncIteration:
                 return
+            except errors.ArgusHTTPError:
+                raise
+            except Exception as err:  # the replica died under the request
+                raise errors.engine_unavailable(route.model_id, f"{type(err).__name__}: {err}", route.probe_app) from err
+            # A dead vLLM engine answers every request with a generic 500 until Serve's health
+            # check replaces the replica; say what is happening and when to retry instead.
+            chunk = first[0] if isinstance(first, list) and first else first
+            if isinstance(chunk, ErrorResponse) and chunk.error.code >= 500:
+                raise errors.engine_unavailable(route.model_id, chunk.error.message, route.probe_app)
             yield first
             async for item in upstream:
                 yield item

@@ -113,6 +113,21 @@ def model_starting(
     )
 
 
+def engine_unavailable(model_id: str, upstream_message: str, app_name: Optional[str] = None) -> ArgusHTTPError:
+    """The model's replica answered with a server error: its engine died or is dying. Serve's
+    health check replaces such a replica within seconds; until then this says so instead of a
+    bare 500."""
+    cause = summarize_failure(upstream_message) or "no message"
+    return ArgusHTTPError(
+        503,
+        "ServiceUnavailableError",
+        "engine_unavailable",
+        f"{_subject(model_id, app_name)} could not answer: its engine failed ({cause}); "
+        "its replica is being checked and replaced, retry in a few seconds",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def model_removed(model_id: str, app_name: Optional[str] = None) -> ArgusHTTPError:
     return ArgusHTTPError(
         503,

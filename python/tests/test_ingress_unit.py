@@ -8,7 +8,9 @@ import time
 from typing import Any, AsyncGenerator, Callable, Dict, List, Optional, Tuple
 
 import pytest
-from ray.llm._internal.serve.core.configs.openai_api_models import ChatCompletionRequest, ChatCompletionResponse
+from ray.llm._internal.serve.core.configs.openai_api_models import (
+    ChatCompletionRequest, ChatCompletionResponse, ErrorInfo, ErrorResponse, OpenAIHTTPException,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +30,7 @@ async def answers_at_once(body: Any) -> AsyncGenerator[Any, None]:
     yield ChatCompletionResponse(
         id="chatcmpl-1", created=0, model=body.model,
         choices=[{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     )
 
 
@@ -343,6 +346,30 @@ def test_slow_answer_of_a_serving_model_is_not_cut(fast_watch: None) -> None:
         await h.ingress.reconfigure(user_config(max_wait_unready_s=0.2))
         response = await asyncio.wait_for(h.chat(), 5.0)
         assert response.status_code == 200
+    run(body)
+
+
+def test_a_dead_engines_server_error_is_answered_503_with_retry_after() -> None:
+    async def engine_dead(body: Any) -> AsyncGenerator[Any, None]:
+        # What Ray Serve LLM's LLMServer yields once its vLLM engine died (EngineDeadError inside).
+        yield ErrorResponse(error=ErrorInfo(message="Internal Server Error (Request ID: 1)", type="InternalServerError", code=500))
+
+    async def bad_request(body: Any) -> AsyncGenerator[Any, None]:
+        yield ErrorResponse(error=ErrorInfo(message="prompt too long", type="BadRequestError", code=400))
+
+    async def body(h: Harness) -> None:
+        await h.ingress.reconfigure(user_config())
+        h.behaviours[Target(APP_R2, DEPLOYMENT)] = engine_dead
+        response = await h.chat()
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert error(response)["code"] == "engine_unavailable"
+        assert "Internal Server Error" in error(response)["message"]
+        # A client error of the engine goes on to Ray's own plumbing, which answers it as it is.
+        h.behaviours[Target(APP_R2, DEPLOYMENT)] = bad_request
+        with pytest.raises(OpenAIHTTPException) as raised:
+            await h.chat()
+        assert raised.value.status_code == 400
     run(body)
 
 
