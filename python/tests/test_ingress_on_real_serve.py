@@ -2,8 +2,7 @@
 dashboard's Serve REST API (as the control plane does) and Serve's HTTP port.
 
 Start the node with ``bash -c 'source scripts/profile.sh test; scripts/stack.sh up test'``; its
-PYTHONPATH holds python/ and python/shims/, so replicas import argus_serve and the CPU stand-in
-LLM server. The module is skipped when the dashboard does not answer.
+PYTHONPATH holds python/, so replicas import argus_serve and the CPU stand-in LLM server. The module is skipped when the dashboard does not answer.
 
 One deployment is shared by the whole module (a module-scoped fixture) to keep it well under
 three minutes on two cores; the tests run in file order and the last two change it.

@@ -6,9 +6,8 @@ LLM application's `deployments` overrides must name a deployment the builder cre
 `_`, or the ingress); Ray would otherwise fail the whole application at build time.
 
 Reads JSON on stdin; prints "ok" and exits 0, or prints the errors and exits 1.
-Run as: PYTHONPATH=python:python/shims .venv/bin/python python/tools/validate_serve_config.py
-(python/shims lets `import ray.serve.llm` work without vLLM; LLMConfig imports server_cls, so
-python/ must be on the path for the stand-in server class.)
+Run as: PYTHONPATH=python .venv/bin/python python/tools/validate_serve_config.py
+(LLMConfig imports server_cls, so python/ must be on the path for the stand-in server class.)
 """
 import json
 import logging

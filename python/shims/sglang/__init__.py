@@ -1,1 +1,0 @@
-"""Test-only import shim; see python/shims/README.md."""
