@@ -117,6 +117,22 @@ ray_up() {
 
 ray_down() {
   "$ROOT/.venv/bin/ray" stop --force >/dev/null 2>&1 || true
+  kill_orphaned_engines
+}
+
+# vLLM's EngineCore and Worker processes are children of a replica actor, not Ray workers:
+# `ray stop` kills the replica and leaves them running (about 2 GB each model). Those of this
+# checkout (their environment names its .venv) whose replica is gone are stopped here.
+kill_orphaned_engines() {
+  local pid
+  for _ in 1 2; do # a Worker is orphaned only once its EngineCore is gone
+    for pid in $(pgrep -f '^VLLM::' || true); do
+      [ "$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)" = 1 ] || continue
+      grep -qzF "$ROOT/.venv/" "/proc/$pid/environ" 2>/dev/null || continue
+      kill -9 "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+  done
 }
 
 mkdir -p "$STATE_DIR"
