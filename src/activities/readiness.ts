@@ -136,7 +136,7 @@ async function checkOnce(
       let summary = summarizeRayMessage(message);
       if (isGenericEngineFailure(summary)) {
         beat();
-        const cause = await rootCauseOfDeadReplica(deps, details, target);
+        const cause = await rootCauseOfDeadReplica(deps, details, target, assessment.message);
         if (cause) summary = hideStorageRoot(cause, deps);
       }
       throw ApplicationFailure.nonRetryable(summary, 'RayDeploymentFailed', { ray_message: message });
@@ -175,17 +175,25 @@ async function checkOnce(
 }
 
 /**
- * What the engine of the deployment's last dead replica said before it died. vLLM reports an
- * engine that failed to start with a generic last line, and Serve's status keeps only that; the
- * cause is in the replica's stdout, which the dashboard serves. Best effort: a log that cannot be
- * read leaves the generic summary.
+ * What the engine of the deployment's failed replica said before it died. vLLM reports an engine
+ * that failed to start with a generic last line, and Serve's status keeps only that; the cause is
+ * in the replica's stdout, which the dashboard serves. The replica is the one Serve's message
+ * names (`actor_id=...`): when the deployment turns DEPLOY_FAILED it may still be stopping, not
+ * yet among the recent dead replicas, which come next. Best effort: a log that cannot be read
+ * leaves the generic summary.
  */
-async function rootCauseOfDeadReplica(deps: ActivityDependencies, details: ServeDetails, target: { appName: string; deploymentName: string }): Promise<string | undefined> {
+async function rootCauseOfDeadReplica(
+  deps: ActivityDependencies,
+  details: ServeDetails,
+  target: { appName: string; deploymentName: string },
+  rayMessage: string,
+): Promise<string | undefined> {
+  const named = [...rayMessage.matchAll(/actor_id=([0-9a-f]{16,})/g)].map((m) => m[1] as string).reverse();
   const dead = details.applications[target.appName]?.deployments[target.deploymentName]?.recent_dead_replicas ?? [];
-  const newestFirst = [...dead].sort((a, b) => (b.start_time_s ?? 0) - (a.start_time_s ?? 0));
-  for (const replica of newestFirst.slice(0, 2)) {
+  const newestDead = [...dead].sort((a, b) => (b.start_time_s ?? 0) - (a.start_time_s ?? 0)).map((r) => r.actor_id);
+  for (const actorId of [...new Set([...named, ...newestDead])].slice(0, 3)) {
     try {
-      const cause = rootCauseInLog(await deps.dashboard.getActorStdout(replica.actor_id));
+      const cause = rootCauseInLog(await deps.dashboard.getActorStdout(actorId));
       if (cause) return cause;
     } catch (err) {
       if (!(err instanceof RayRequestError)) throw err;

@@ -122,8 +122,9 @@ describe('walking skeleton on a real Ray node', () => {
   });
 
   it('declares GPUs to the Ray scheduler: a model that needs more than the node has waits with a visible reason, then fails and frees what it held', async () => {
-    // Ray names the unscheduled GPUs once a replica has waited 30 s; the deadline comes after that.
-    const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\nreadiness_timeout_s: 40\n', 'application/yaml');
+    // Ray names the unscheduled GPUs once a replica has waited 30 s (later on a loaded node: its
+    // controller loop lags); the deadline comes well after that.
+    const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\nreadiness_timeout_s: 60\n', 'application/yaml');
     expect(posted.status).toBe(202);
     await eventually(async () => (await stateOf(posted.body.model_key)) === 'FAILED', 120_000, 'too-big to fail at its deadline');
     const detail = await call('GET', `/api/v2/serve/models/${posted.body.model_key}`);

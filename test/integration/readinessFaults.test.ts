@@ -69,6 +69,7 @@ beforeEach(async () => {
   ray.faults.unhealthyModels.clear();
   ray.faults.failingModels.clear();
   ray.faults.failingProbes.clear();
+  ray.faults.engineFailingSources.clear();
   deps = {
     pool,
     dashboard: new RayDashboardClient(ray.url, 300),
@@ -140,6 +141,17 @@ describe('readiness under Ray faults (double)', () => {
       type: 'RayDeploymentFailed',
       nonRetryable: true,
       message: `RuntimeError: config.json of ${MODEL} is malformed`,
+    });
+  });
+
+  it("names a dead engine's root cause from its replica's log, not vLLM's generic last words", async () => {
+    // Serve's message ends in "Engine core initialization failed" and names the replica's actor;
+    // the replica is not yet among the recent dead ones. Paths are shown as the user wrote them.
+    ray.faults.engineFailingSources.add('/demo/tiny-chat');
+    await deploy();
+    await expect(watchUntilReady()).rejects.toMatchObject({
+      type: 'RayDeploymentFailed',
+      message: 'RuntimeError: Cannot find any model weights with `/private/hf/demo/tiny-chat`',
     });
   });
 

