@@ -96,14 +96,15 @@ ray_up() {
   fi
   # Logical GPUs and the accelerator type are declared to the scheduler so GPU requests are
   # placed and bounded as on a GPU cluster. python/ is on the node's PYTHONPATH: the ingress and
-  # builders (argus_serve) and the CPU stand-in server (argus_standin).
+  # builders (argus_serve) and the CPU stand-in server (argus_standin), whose replicas import
+  # Ray Serve LLM through python/shims instead of vLLM (dev and tests only).
   # What vLLM's CPU build needs on every replica, set here because replicas inherit the node's
   # environment: no hub (a path that looks like a repo id would otherwise be looked up), its
   # caches inside the profile's folder, no usage reports. Every replica start leaves an idle Ray
   # worker that imported vLLM (about 1 GB each) up to the soft limit, by default --num-cpus.
   local cache="$STATE_DIR/engine-cache"
   mkdir -p "$cache"
-  PYTHONPATH="$ROOT/python" RAY_USAGE_STATS_ENABLED=0 \
+  PYTHONPATH="$ROOT/python:$ROOT/python/shims" RAY_USAGE_STATS_ENABLED=0 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HOME="$cache/hf" XDG_CACHE_HOME="$cache" \
     VLLM_CACHE_ROOT="$cache/vllm" TORCHINDUCTOR_CACHE_DIR="$cache/inductor" \
     VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 RAY_num_workers_soft_limit=${RAY_WORKERS_SOFT_LIMIT:-2} \

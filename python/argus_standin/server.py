@@ -41,6 +41,8 @@ from ray.llm._internal.serve.core.server.llm_server import (
     _merge_replica_actor_and_child_actor_bundles,
 )
 
+# Replaces Ray Serve LLM's worker setup hook (argus_standin/worker_setup.py says why).
+STANDIN_WORKER_SETUP_HOOK = "argus_standin.worker_setup.without_vllm"
 # CPUs for the replica actor unless deployment_config.ray_actor_options.num_cpus says otherwise
 # (the stock server defaults to 1; a small share lets several stand-ins fit on a 2-core node).
 STANDIN_DEFAULT_NUM_CPUS = 0.1
@@ -262,7 +264,8 @@ class StandInLLMServer(LLMServer):
         # local Ray instance when called outside Ray, e.g. from a unit test)
         default_runtime_env = dict(ray.get_runtime_context().runtime_env or {}) if ray.is_initialized() else {}
         if ENABLE_WORKER_PROCESS_SETUP_HOOK:
-            default_runtime_env["worker_process_setup_hook"] = "ray.llm._internal.serve._worker_process_setup_hook"
+            # Ray Serve LLM's hook, wrapped so the stand-in's replicas never import vLLM and torch.
+            default_runtime_env["worker_process_setup_hook"] = STANDIN_WORKER_SETUP_HOOK
         ray_actor_options["runtime_env"] = {
             **default_runtime_env,
             **ray_actor_options.get("runtime_env", {}),

@@ -6,12 +6,19 @@ LLM application's `deployments` overrides must name a deployment the builder cre
 `_`, or the ingress); Ray would otherwise fail the whole application at build time.
 
 Reads JSON on stdin; prints "ok" and exits 0, or prints the errors and exits 1.
-Run as: PYTHONPATH=python .venv/bin/python python/tools/validate_serve_config.py
-(LLMConfig imports server_cls, so python/ must be on the path for the stand-in server class.)
+Run as: PYTHONPATH=python:python/shims .venv/bin/python python/tools/validate_serve_config.py
+(LLMConfig imports server_cls, so python/ must be on the path for the stand-in server class.
+vLLM, torch and transformers are kept out, as in the stand-in's replicas: Ray's schemas need none
+of them, and importing them would cost each run 6 s; python/shims stands in for vLLM's protocol
+module.)
 """
 import json
 import logging
 import sys
+
+from argus_standin.worker_setup import without_vllm
+
+without_vllm()
 
 
 def deployment_name(llm_config) -> str:

@@ -41,6 +41,12 @@ const engineSettingsSchema = z
     health_check_period_s: z.number().positive().nullable().default(null),
     health_check_timeout_s: z.number().positive().nullable().default(null),
     max_constructor_retry_count: z.number().int().positive().nullable().default(null),
+    /** Dotted path of the replicas' worker setup hook (null: Ray Serve LLM's own). */
+    worker_setup_hook: z
+      .string()
+      .regex(/^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+$/, 'must be a dotted path such as "package.module.function"')
+      .nullable()
+      .default(null),
   })
   .strict();
 

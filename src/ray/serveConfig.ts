@@ -26,6 +26,7 @@ export const STOCK_VLLM_ENGINE: EngineSettings = {
   health_check_period_s: null,
   health_check_timeout_s: null,
   max_constructor_retry_count: null,
+  worker_setup_hook: null,
 };
 
 export function renderSettingsOf(config: AppConfig): RenderSettings {
@@ -113,7 +114,7 @@ export function renderDeploymentOverride(modelId: string, spec: ServingSpec, mar
     autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
     ray_actor_options: {
       ...(engine.replica_num_cpus !== null ? { num_cpus: engine.replica_num_cpus } : {}),
-      runtime_env: { env_vars: { ARGUS_MODEL_REVISION: marker }, worker_process_setup_hook: LLM_WORKER_SETUP_HOOK },
+      runtime_env: { env_vars: { ARGUS_MODEL_REVISION: marker }, worker_process_setup_hook: engine.worker_setup_hook ?? LLM_WORKER_SETUP_HOOK },
     },
     ...(engine.health_check_period_s !== null ? { health_check_period_s: engine.health_check_period_s } : {}),
     ...(engine.health_check_timeout_s !== null ? { health_check_timeout_s: engine.health_check_timeout_s } : {}),

@@ -12,7 +12,7 @@ export function rayValidates(body: unknown): { ok: boolean; output: string } {
     cwd: ROOT,
     input: JSON.stringify(body),
     // vLLM logs its platform checks to stdout on import; only the verdict belongs there.
-    env: { ...process.env, PYTHONPATH: 'python', VLLM_LOGGING_LEVEL: 'ERROR' },
+    env: { ...process.env, PYTHONPATH: 'python:python/shims', VLLM_LOGGING_LEVEL: 'ERROR' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -1,0 +1,1 @@
+"""Test-only import shim; see python/shims/README.md."""
