@@ -132,11 +132,13 @@ const logTime = (log: string, message: string): number | undefined => {
 /** How long vLLM took inside the app's replica, from the replica's own log (through the dashboard). */
 async function engineLoadSeconds(dashboardUrl: string, appName: string): Promise<number | undefined> {
   const status = (await (await fetch(`${dashboardUrl}/api/serve/applications/`)).json()) as {
-    applications: Record<string, { deployments: Record<string, { replicas: Array<{ actor_id: string }> }> }>;
+    applications: Record<string, { deployments: Record<string, { replicas: Array<{ node_id: string; log_file_path: string }> }> }>;
   };
   const replica = Object.values(status.applications[appName]?.deployments ?? {})[0]?.replicas[0];
   if (!replica) return undefined;
-  const log = await (await fetch(`${dashboardUrl}/api/v0/logs/file?actor_id=${replica.actor_id}&suffix=err&lines=4000`)).text();
+  // The replica's own Serve log (its stderr lacks the first line): `/serve/replica_<...>.log` on its node.
+  const query = new URLSearchParams({ node_id: replica.node_id, filename: replica.log_file_path.replace(/^\//, ''), lines: '4000' });
+  const log = await (await fetch(`${dashboardUrl}/api/v0/logs/file?${query}`)).text();
   const started = logTime(log, 'Started initializing replica.');
   const loaded = logTime(log, 'Started vLLM engine.');
   return started !== undefined && loaded !== undefined ? (loaded - started) / 1000 : undefined;
