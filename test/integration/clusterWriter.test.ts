@@ -214,10 +214,16 @@ describe('gathering changes on their way into one PUT', () => {
     deps.applyGatherMs = 5_000;
     ray.faults.putStatus = { status: 503, remaining: 1 };
     const settled = await Promise.allSettled(models.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
-    expect(settled.every((r) => r.status === 'rejected' && (r.reason as { status?: number }).status === 503)).toBe(true);
-    const pending = await listClusterEntries(pool, deps.clusterId);
-    expect(pending.every((e) => e.generation > e.settledGeneration)).toBe(true);
-    await Promise.all(models.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
+    // Usually all three share the failed PUT. On a loaded machine one may still miss the round and
+    // go out, with the others' entries, in the next PUT, which succeeds: it alone then succeeds.
+    const failed = models.filter((_, i) => settled[i]?.status === 'rejected');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const result of settled) if (result.status === 'rejected') expect((result.reason as { status?: number }).status).toBe(503);
+    if (failed.length === models.length) {
+      const pending = await listClusterEntries(pool, deps.clusterId);
+      expect(pending.filter((e) => models.some((m) => m.modelKey === e.modelKey)).every((e) => e.generation > e.settledGeneration)).toBe(true);
+    }
+    await Promise.all(failed.map((m) => apply({ ...m, spec: spec(m.modelId), rolloutMarker: 'r1' })));
     expect(ray.modelIds()).toEqual(expect.arrayContaining(models.map((m) => m.modelId)));
   });
 
