@@ -5,7 +5,7 @@
  * dead replica's log, e.g. `RuntimeError: Cannot find any model weights with '<dir>'`.
  */
 
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+import { stripAnsi } from './serveStatus';
 
 /** vLLM's and Ray's wrappers around a failure: they point elsewhere instead of saying what failed. */
 const GENERIC_FAILURES = [

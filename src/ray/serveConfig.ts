@@ -1,4 +1,4 @@
-import type { AppConfig, EngineSettings } from '../config/config';
+import { type AppConfig, engineSettingsOf, type EngineSettings } from '../config/config';
 import type { ServingSpec } from '../domain/servingSpec';
 import { toStoragePath } from '../domain/modelSourcePath';
 
@@ -30,9 +30,7 @@ export const STOCK_VLLM_ENGINE: EngineSettings = {
 };
 
 export function renderSettingsOf(config: AppConfig): RenderSettings {
-  const engine = config.serving.llm.engines[config.serving.llm.engine];
-  if (!engine) throw new Error(`serving.llm.engine names no engine: ${config.serving.llm.engine}`);
-  return { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, engine };
+  return { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, engine: engineSettingsOf(config) };
 }
 
 export interface LlmConfig {

@@ -80,7 +80,7 @@ export type ModelAssessment =
   | { phase: 'healthy'; readyReplicas: number; targetReplicas: number }
   | { phase: 'failed'; message: string };
 
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+export const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 /**
  * The line a person can act on: the last `SomethingError: ...` of a traceback (the root cause),
