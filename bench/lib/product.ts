@@ -11,7 +11,7 @@ import { AppConfig, loadConfig } from '../../src/config/config';
 import { createPool } from '../../src/db/pool';
 import { ensureUser, issueToken } from '../../src/db/users';
 import { createWorker } from '../../src/worker/createWorker';
-import { startLayoutMigration } from '../../src/worker/startLayoutMigration';
+import { startClusterWorkflows } from '../../src/worker/startClusterWorkflows';
 
 export const ADMIN_TOKEN = 'benchmark-admin-token-0123456789';
 
@@ -47,7 +47,7 @@ export function benchEnv(rayUrl: string, overrides: Record<string, string> = {})
 
 /** Empties every table: each run starts from the same database. */
 export async function resetDatabase(pool: Pool): Promise<void> {
-  await pool.query('TRUNCATE cluster_models, model_events, models, api_tokens, users CASCADE');
+  await pool.query('TRUNCATE cluster_models, model_observations, cluster_observations, cluster_events, model_events, models, api_tokens, users CASCADE');
 }
 
 /** Creates the users and one token each; returns user id -> token. */
@@ -88,7 +88,7 @@ export async function startProduct(config: AppConfig, options: { worker?: boolea
     worker = await createWorker(config, workerPool, nativeConnection);
     running = worker.run();
     // As src/worker/main.ts: the cluster's layout migration (ends at once when no model is left in the single-app layout).
-    await startLayoutMigration(config).catch((err: Error) => process.stderr.write(`could not start the layout migration: ${err.message}\n`));
+    await startClusterWorkflows(config).catch((err: Error) => process.stderr.write(`could not start the cluster workflows: ${err.message}\n`));
   }
   const server = await new Promise<Server>((resolve) => {
     const s = createApp({ config, pool, temporal: client, adminToken: ADMIN_TOKEN }).listen(0, '127.0.0.1', () => resolve(s));

@@ -9,7 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config/config';
 import { createPool } from '../../src/db/pool';
 import { createWorker } from '../../src/worker/createWorker';
-import { startLayoutMigration } from '../../src/worker/startLayoutMigration';
+import { startClusterWorkflows } from '../../src/worker/startClusterWorkflows';
 import { quietTemporalRuntime } from '../lib/product';
 
 /** BENCH_GC_LOG=<file>: one line per garbage collection (pid, epoch ms, pause ms, kind), to see what a slow step spends on GC. */
@@ -30,7 +30,7 @@ async function main() {
   process.stdout.write('ready\n');
   const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
   // As src/worker/main.ts: the cluster's layout migration, which ends at once with nothing in the single-app layout.
-  await startLayoutMigration(config).catch((err: Error) => process.stderr.write(`could not start the layout migration: ${err.message}\n`));
+  await startClusterWorkflows(config).catch((err: Error) => process.stderr.write(`could not start the cluster workflows: ${err.message}\n`));
   await running;
   await Promise.all([pool.end(), connection.close()]);
 }

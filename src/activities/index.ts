@@ -1,5 +1,7 @@
 import { applyModelToClusterActivity } from './applyModelToCluster';
 import type { ActivityDependencies } from './dependencies';
+import { observeClusterActivity } from './observeCluster';
+import { repairClusterActivity } from './repairCluster';
 import { finishLayoutMigrationActivity, stageLayoutMigrationActivity, watchMigratedAppsActivity } from './layoutMigration';
 import { waitForRemovalActivity, watchReadinessActivity } from './readiness';
 import { recordModelEventActivity } from './recordModelEvent';
@@ -16,6 +18,8 @@ export function createActivities(deps: ActivityDependencies) {
     stageLayoutMigration: stageLayoutMigrationActivity(deps),
     watchMigratedApps: watchMigratedAppsActivity(deps),
     finishLayoutMigration: finishLayoutMigrationActivity(deps),
+    observeCluster: observeClusterActivity(deps),
+    repairCluster: repairClusterActivity(deps),
   };
 }
 

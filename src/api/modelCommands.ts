@@ -48,6 +48,7 @@ export class ModelCommands {
       initialSpec: spec,
       defaultReadinessTimeoutS: this.config.serving.readiness_timeout_s,
       surgeWaitS: this.config.serving.surge_wait_s,
+      rayRecoveryWaitS: this.config.serving.reconcile.ray_recovery_wait_s,
     };
     return new WithStartWorkflowOperation<typeof modelWorkflow>('modelWorkflow', {
       workflowId: workflowIdFor(row.modelKey),
@@ -80,7 +81,7 @@ export class ModelCommands {
       const now = new Date();
       const fresh = { modelKey: newModelKey(userId, now), userId, suffix: spec.model_id_suffix, prefix: modelIdPrefix(userId, now), spec, createdAt: now };
       created = await insertModel(this.pool, fresh);
-      row = created ? { ...fresh, state: 'QUEUED', revision: 0, errorSummary: null, updatedAt: now, deletedAt: null } : await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix);
+      row = created ? { ...fresh, state: 'QUEUED', revision: 0, errorSummary: null, updatedAt: now, deletedAt: null, observed: null } : await findLiveModelBySuffix(this.pool, userId, spec.model_id_suffix);
       if (!row) throw conflict('suffix_conflict', `model_id ${spec.model_id_suffix} is being created by another request; retry`);
     }
     if (row.state === 'DELETING') throw conflict('model_busy', `model ${row.modelKey} (${spec.model_id_suffix}) is being deleted; POST again once it is DELETED`);

@@ -19,6 +19,8 @@ export function toServingModel(row: ModelRow, openaiBaseUrl: string): ServingMod
     gpus_per_replica: row.spec.gpus_per_replica,
     total_gpus: row.spec.num_replicas * row.spec.gpus_per_replica,
     state: row.state,
+    replicas: { running: row.observed && (row.state === 'RUNNING' || row.state === 'DEGRADED') ? row.observed.running : null, target: row.spec.num_replicas },
+    last_healthy_at: row.observed?.lastHealthyAt ? isoUtc(row.observed.lastHealthyAt) : null,
     endpoint: { openai_base_url: openaiBaseUrl, model: modelId },
     error_summary: row.errorSummary,
     created_at: isoUtc(row.createdAt),

@@ -103,6 +103,19 @@ const configSchema = z
           .strict()
           .refine((llm) => llm.engine in llm.engines, { message: 'engine must name one of llm.engines', path: ['engine'] }),
         engine_probes: engineProbesSchema.default({ engine: null, base_url: null, sets: {} }),
+        reconcile: z
+          .object({
+            /** Seconds between two looks at the cluster (one Serve status read each, whatever the model count); 0 turns the reconciler off. */
+            interval_s: z.coerce.number().min(0).max(3600),
+            /** How long a model may run short of replicas (Ray replacing one) before it is DEGRADED. */
+            replica_grace_s: z.coerce.number().min(0).max(3600),
+            /** How long a DEGRADED model is left to Ray's own recovery before its revision is applied again. */
+            ray_recovery_wait_s: z.coerce.number().min(0).max(24 * 3600),
+            /** While a model's state contradicts what the cluster shows, how often its workflow is told again. */
+            remind_after_s: z.coerce.number().min(1).max(3600),
+          })
+          .strict()
+          .default({ interval_s: 5, replica_grace_s: 30, ray_recovery_wait_s: 60, remind_after_s: 60 }),
       })
       .strict(),
   })
@@ -146,6 +159,10 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_ENGINE', ['serving', 'llm', 'engine']],
   ['ARGUS_ENGINE_PROBES', ['serving', 'engine_probes', 'engine']],
   ['ARGUS_ENGINE_PROBE_URL', ['serving', 'engine_probes', 'base_url']],
+  ['ARGUS_RECONCILE_INTERVAL_S', ['serving', 'reconcile', 'interval_s']],
+  ['ARGUS_REPLICA_GRACE_S', ['serving', 'reconcile', 'replica_grace_s']],
+  ['ARGUS_RAY_RECOVERY_WAIT_S', ['serving', 'reconcile', 'ray_recovery_wait_s']],
+  ['ARGUS_RECONCILE_REMIND_AFTER_S', ['serving', 'reconcile', 'remind_after_s']],
 ];
 
 export class ConfigError extends Error {}

@@ -15,6 +15,16 @@ export interface ModelRow {
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
+  /** What the cluster's reconciler last saw of the model (null: not judged, e.g. while it deploys). */
+  observed: ObservedReplicas | null;
+}
+
+export interface ObservedReplicas {
+  running: number;
+  target: number;
+  health: string;
+  /** When it was last seen served as asked (the last pass, while it is). */
+  lastHealthyAt: Date | null;
 }
 
 export interface EventRow {
@@ -36,6 +46,10 @@ interface DbModelRow {
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
+  observed_running?: number | null;
+  observed_target?: number | null;
+  observed_health?: string | null;
+  last_healthy_at?: Date | null;
 }
 
 const toModel = (r: DbModelRow): ModelRow => ({
@@ -50,6 +64,10 @@ const toModel = (r: DbModelRow): ModelRow => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   deletedAt: r.deleted_at,
+  observed:
+    r.observed_health !== null && r.observed_health !== undefined
+      ? { running: r.observed_running ?? 0, target: r.observed_target ?? 0, health: r.observed_health, lastHealthyAt: r.last_healthy_at ?? null }
+      : null,
 });
 
 type Queryable = Pool | PoolClient;
@@ -59,7 +77,12 @@ type Queryable = Pool | PoolClient;
  * keep their result type when a migration adds a column.
  */
 const MODEL_COLUMNS =
-  'model_key, user_id, model_id_suffix, model_id_prefix, state, revision, spec, error_summary, created_at, updated_at, deleted_at';
+  'm.model_key, m.user_id, m.model_id_suffix, m.model_id_prefix, m.state, m.revision, m.spec, m.error_summary, m.created_at, m.updated_at, m.deleted_at, ' +
+  "o.running_replicas AS observed_running, o.target_replicas AS observed_target, o.health AS observed_health, " +
+  "CASE WHEN o.health = 'healthy' THEN co.observed_at ELSE o.last_healthy_at END AS last_healthy_at";
+/** The models table with what the reconciler last saw of each (m, o and co in MODEL_COLUMNS). */
+const MODELS_OBSERVED =
+  'models m LEFT JOIN model_observations o ON o.model_key = m.model_key LEFT JOIN cluster_observations co ON co.cluster_id = o.cluster_id';
 
 export async function findLiveModelBySuffix(db: Queryable, userId: string, suffix: string): Promise<ModelRow | null> {
   const result = await db.query<DbModelRow>(
@@ -91,7 +114,7 @@ export async function deleteUnstartedModel(db: Queryable, modelKey: string): Pro
 // The API's reads run as named statements: PostgreSQL parses and plans each once per connection
 // instead of on every request (docs/benchmarks.md, F3).
 export async function getModel(db: Queryable, modelKey: string): Promise<ModelRow | null> {
-  const result = await db.query<DbModelRow>({ name: 'get-model', text: `SELECT ${MODEL_COLUMNS} FROM models WHERE model_key = $1`, values: [modelKey] });
+  const result = await db.query<DbModelRow>({ name: 'get-model', text: `SELECT ${MODEL_COLUMNS} FROM ${MODELS_OBSERVED} WHERE m.model_key = $1`, values: [modelKey] });
   return result.rows[0] ? toModel(result.rows[0]) : null;
 }
 
@@ -99,7 +122,7 @@ export async function getModel(db: Queryable, modelKey: string): Promise<ModelRo
 export async function listModels(db: Queryable, userId: string): Promise<ModelRow[]> {
   const result = await db.query<DbModelRow>({
     name: 'list-models',
-    text: `SELECT ${MODEL_COLUMNS} FROM models WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, model_key`,
+    text: `SELECT ${MODEL_COLUMNS} FROM ${MODELS_OBSERVED} WHERE m.user_id = $1 AND m.deleted_at IS NULL ORDER BY m.created_at, m.model_key`,
     values: [userId],
   });
   return result.rows.map(toModel);
@@ -131,7 +154,7 @@ export async function getModelWithEvents(
                   (SELECT coalesce(json_agg(json_build_object('seq', e.seq, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) ORDER BY e.seq), '[]')
                      FROM model_events e WHERE e.model_key = m.model_key) AS events,
                   (SELECT c.model_config FROM cluster_models c WHERE c.cluster_id = $2 AND c.model_key = m.model_key) AS cluster_entry
-             FROM models m WHERE model_key = $1`,
+             FROM ${MODELS_OBSERVED} WHERE m.model_key = $1`,
     values: [modelKey, clusterId ?? null],
   });
   const row = result.rows[0];

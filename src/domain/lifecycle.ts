@@ -4,9 +4,11 @@
  *
  *   QUEUED -> DEPLOYING -> RUNNING          (a change to a RUNNING model goes QUEUED again)
  *                     \-> FAILED            (first deploy failed; removed from the cluster)
+ *   RUNNING <-> DEGRADED                    (the cluster stopped serving it as asked; healed by Ray
+ *                                            itself or by a repair, never silently RUNNING)
  *   any    -> DELETING -> DELETED
  */
-export const MODEL_STATES = ['QUEUED', 'DEPLOYING', 'RUNNING', 'FAILED', 'DELETING', 'DELETED'] as const;
+export const MODEL_STATES = ['QUEUED', 'DEPLOYING', 'RUNNING', 'DEGRADED', 'FAILED', 'DELETING', 'DELETED'] as const;
 export type ModelState = (typeof MODEL_STATES)[number];
 
 export const EVENT_TYPES = [
@@ -27,6 +29,10 @@ export const EVENT_TYPES = [
   'REVISION_RETIRED', // the previous revision's app was removed
   'REVISION_DISCARDED', // a new revision that failed was removed; the serving one never stopped
   'SURGE_UNAVAILABLE', // the cluster cannot hold both revisions: the rollout replaces the model in place
+  'DRIFT_DETECTED', // the reconciler saw the model served other than asked (app missing, unhealthy, replicas short)
+  'REPAIR_STARTED', // the model's last good revision is applied again (Ray did not recover it by itself)
+  'REPAIR_FAILED', // a repair did not bring the model back; retried with backoff
+  'HEALED', // serving as asked again, by Ray's own recovery or by a repair
   'DELETED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

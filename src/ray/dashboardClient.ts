@@ -84,6 +84,11 @@ export class RayDashboardClient {
     return { names: applicationNamesIn(raw), details: singleDeploymentView(raw, appName, deploymentName) };
   }
 
+  /** The whole status as Ray sends it, unvalidated: the reconciler walks only what it compares. */
+  async getServeStatusJson(): Promise<unknown> {
+    return this.getServeDetailsJson();
+  }
+
   private async getServeDetailsJson(): Promise<unknown> {
     return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
   }

@@ -75,7 +75,7 @@ export class PlacementStepError extends Error {
 }
 
 /** The steps of a rollout, each one change of the model's placement. */
-export type PlacementStep = 'replace' | 'stage' | 'promote' | 'retire';
+export type PlacementStep = 'replace' | 'stage' | 'promote' | 'retire' | 'restart';
 
 /**
  * The placement after one step, from the current one (null: the model is not on the cluster).
@@ -86,6 +86,8 @@ export type PlacementStep = 'replace' | 'stage' | 'promote' | 'retire';
  * - promote: the ingress routes to the app `targetApp` (default: the candidate named by `marker`);
  *   the other app stays until it is retired, so traffic can be switched back.
  * - retire: only the routed app is kept.
+ * - restart: the routed app, unchanged but for a new revision marker, so Ray replaces its
+ *   replicas (a repair: Ray does not restart an app whose config is unchanged, even a failed one).
  */
 export function nextPlacement(
   current: ModelPlacement | null,
@@ -98,7 +100,7 @@ export function nextPlacement(
     return { layout: 'app-per-model', model_id: model.modelId, routed_app: app.app_name, apps: [app] };
   };
   if (current === null || current.migrating_from) {
-    if (step === 'replace' || step === 'stage') return fresh();
+    if (step === 'replace' || step === 'stage' || step === 'restart') return fresh();
     throw new PlacementStepError(`cannot ${step} ${model.modelId}: it has no app of its own on the cluster`);
   }
   const serving = routedApp(current);
@@ -124,5 +126,9 @@ export function nextPlacement(
     }
     case 'retire':
       return { ...current, apps: [serving] };
+    case 'restart': {
+      const restarted = renderModelApp(model.modelKey, model.modelId, model.spec, model.marker, settings);
+      return { ...current, apps: [{ ...restarted, app_name: serving.app_name }] };
+    }
   }
 }

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { logger } from '../observability/logger';
 import { createWorker } from './createWorker';
-import { startLayoutMigration } from './startLayoutMigration';
+import { startClusterWorkflows } from './startClusterWorkflows';
 
 async function main() {
   const config = loadConfig();
@@ -12,8 +12,9 @@ async function main() {
   const worker = await createWorker(config, pool, connection);
   logger.info({ taskQueue: config.temporal.task_queue }, 'worker running');
   const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
-  // A cluster left in the previous release's single-app layout is moved once the worker runs.
-  await startLayoutMigration(config).catch((err: Error) => logger.error({ err: err.message }, 'could not start the layout migration'));
+  // The cluster's own workflows: the layout migration (a cluster left in the previous release's
+  // single-app layout is moved) and the reconciler that keeps every model served after RUNNING.
+  await startClusterWorkflows(config).catch((err: Error) => logger.error({ err: err.message }, 'could not start the cluster workflows'));
   await running;
   await Promise.all([pool.end(), connection.close()]);
 }

@@ -1,2 +1,3 @@
 export { modelWorkflow } from './modelWorkflow';
 export { layoutMigrationWorkflow } from './layoutMigrationWorkflow';
+export { clusterReconcilerWorkflow } from './clusterReconcilerWorkflow';

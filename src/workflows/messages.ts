@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ModelState } from '../domain/lifecycle';
 import type { ServingSpec } from '../domain/servingSpec';
 
@@ -36,3 +36,23 @@ export interface ModelView {
 }
 
 export const modelQuery = defineQuery<ModelView>('model');
+
+/**
+ * What the cluster's reconciler saw of a RUNNING or DEGRADED model, sent when it changes (and
+ * again, as a reminder, while the model's state still says otherwise). A signal: the
+ * reconciler needs no answer, and a model that is gone just does not get it.
+ * - healthy: served as asked;
+ * - degraded: a deployment UNHEALTHY, or fewer replicas RUNNING than asked for longer than the grace period;
+ * - missing: its app is not on the cluster at all (nothing Ray will recover by itself).
+ */
+export interface HealthNotice {
+  health: 'healthy' | 'degraded' | 'missing';
+  /** Ray's message, or what is missing, in words. */
+  message: string;
+  running: number;
+  target: number;
+  /** When the reconciler saw it (epoch ms): a notice older than the model's last rollout is stale. */
+  observedAt: number;
+}
+
+export const healthNoticeSignal = defineSignal<[HealthNotice]>('healthNotice');

@@ -1,6 +1,6 @@
 import type { EventType, ModelState } from '../domain/lifecycle';
 import type { ServingSpec } from '../domain/servingSpec';
-import type { ModelView, RequestAck } from './messages';
+import type { HealthNotice, ModelView, RequestAck } from './messages';
 
 /** A spec at a revision: what a rollout applies and what a rollback restores. */
 export interface Revision {
@@ -32,6 +32,10 @@ export interface ModelSnapshot {
   deleteRequested: boolean;
   /** What the current phase waits on, shown in the Temporal UI and the query. */
   details?: string;
+  /** The reconciler's latest notice not yet acted on (null: none, or it is stale). */
+  observation?: HealthNotice | null;
+  /** When the model was last seen ready by its own checks (epoch ms): older notices are stale. */
+  readySince?: number;
 }
 
 export class RequestRefused extends Error {}
@@ -97,7 +101,7 @@ export class ModelEntity {
       revision: this.s.latest.revision,
       spec: this.shownSpec(),
       error_summary: this.s.errorSummary,
-      serving_revision: this.s.state === 'RUNNING' ? (this.s.lastGood?.revision ?? null) : null,
+      serving_revision: this.serves() ? (this.s.lastGood?.revision ?? null) : null,
       details: this.s.details ?? '',
     };
   }
@@ -111,9 +115,14 @@ export class ModelEntity {
     return this.s.latest.revision > this.s.handledRevision ? this.s.latest.spec : this.shownSpec();
   }
 
+  /** RUNNING, or DEGRADED: its last good revision is what it serves (or should). */
+  private serves(): boolean {
+    return this.s.state === 'RUNNING' || this.s.state === 'DEGRADED';
+  }
+
   /** A rolled-back model shows the spec that serves, not the one that failed. */
   private shownSpec(): ServingSpec {
-    return this.s.state === 'RUNNING' && this.s.lastGood ? this.s.lastGood.spec : this.s.latest.spec;
+    return this.serves() && this.s.lastGood ? this.s.lastGood.spec : this.s.latest.spec;
   }
 
   // ---- requests (called by message handlers) ----
@@ -126,15 +135,20 @@ export class ModelEntity {
     return { model_key: this.s.modelKey, state: this.s.state, revision: this.s.latest.revision, changed };
   }
 
+  /** FAILED or DEGRADED: re-sending the same request is how a user asks for a fresh rollout. */
+  private retriable(): boolean {
+    return this.s.state === 'FAILED' || this.s.state === 'DEGRADED';
+  }
+
   /**
-   * A new spec. Identical to what is queued or serving: nothing to do (unless the model FAILED,
-   * where re-sending the spec is how a user retries). Otherwise it becomes the latest revision
-   * and supersedes any older one still waiting.
+   * A new spec. Identical to what is queued or serving: nothing to do (unless the model FAILED
+   * or is DEGRADED, where re-sending the spec is how a user retries). Otherwise it becomes the
+   * latest revision and supersedes any older one still waiting.
    */
   acceptDeploy(spec: ServingSpec): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
     const isFirst = this.s.seq === 0;
-    if (!isFirst && this.s.state !== 'FAILED' && sameSpec(spec, this.baseSpec())) return { ack: this.ack(false), event: null };
+    if (!isFirst && !this.retriable() && sameSpec(spec, this.baseSpec())) return { ack: this.ack(false), event: null };
     const revision = isFirst ? 1 : this.s.latest.revision + 1;
     this.s.latest = { revision, spec, kind: 'deploy' };
     this.s.state = 'QUEUED';
@@ -145,7 +159,7 @@ export class ModelEntity {
   acceptScale(numReplicas: number): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
     const base = this.baseSpec();
-    if (numReplicas === base.num_replicas && this.s.state !== 'FAILED') return { ack: this.ack(false), event: null };
+    if (numReplicas === base.num_replicas && !this.retriable()) return { ack: this.ack(false), event: null };
     const revision = this.s.latest.revision + 1;
     this.s.latest = { revision, spec: { ...base, num_replicas: numReplicas }, kind: 'scale' };
     this.s.state = 'QUEUED';
@@ -175,6 +189,35 @@ export class ModelEntity {
   takeRollout(): Revision {
     this.s.handledRevision = this.s.latest.revision;
     return this.s.latest;
+  }
+
+  // ---- what the cluster's reconciler saw ----
+
+  /** Keeps the reconciler's notice, unless it was made before the model was last seen ready. */
+  observe(notice: HealthNotice): void {
+    if (notice.observedAt < (this.s.readySince ?? 0)) return;
+    this.s.observation = notice;
+  }
+
+  get observation(): HealthNotice | null {
+    return this.s.observation ?? null;
+  }
+
+  /** Something to heal, with nothing newer asked of the model: a RUNNING model the cluster no longer serves as asked, or a DEGRADED one. */
+  needsCare(): boolean {
+    if (this.s.deleteRequested || this.hasPendingRollout() || this.s.lastGood === null) return false;
+    if (this.s.state === 'DEGRADED') return true;
+    return this.s.state === 'RUNNING' && this.s.observation !== null && this.s.observation !== undefined && this.s.observation.health !== 'healthy';
+  }
+
+  isObservedHealthy(): boolean {
+    return this.s.observation?.health === 'healthy';
+  }
+
+  /** The model was just seen ready by its own checks: notices made before now are stale. */
+  seenReady(at: number): void {
+    this.s.readySince = at;
+    this.s.observation = null;
   }
 
   setDetails(details: string): void {

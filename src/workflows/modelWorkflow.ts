@@ -16,10 +16,11 @@ import {
 } from '@temporalio/workflow';
 import type { ModelActivities } from '../activities';
 import type { ApplyResult } from '../activities/applyModelToCluster';
+import type { PlacementStep } from '../ray/modelPlacement';
 import type { ReadinessProgress, ReadinessVia } from '../activities/readiness';
 import { redefines } from '../domain/revisions';
 import type { ServingSpec } from '../domain/servingSpec';
-import { deleteUpdate, deployUpdate, modelQuery, RequestAck, scaleUpdate } from './messages';
+import { deleteUpdate, deployUpdate, HealthNotice, healthNoticeSignal, modelQuery, RequestAck, scaleUpdate } from './messages';
 import { ModelEntity, ModelEvent, ModelSnapshot, RequestRefused, Revision } from './modelEntity';
 import { MODEL_STATE } from './searchAttributes';
 
@@ -33,6 +34,8 @@ export interface ModelWorkflowInput {
   defaultReadinessTimeoutS: number;
   /** How long a new revision beside the serving one may wait for room before the rollout replaces in place. */
   surgeWaitS?: number;
+  /** How long a DEGRADED model is left to Ray's own recovery before its revision is applied again. */
+  rayRecoveryWaitS?: number;
   /** Set when the workflow continues as new. */
   carried?: ModelSnapshot;
 }
@@ -64,6 +67,9 @@ const { watchReadiness, waitForRemoval } = proxyActivities<ModelActivities>({
 
 /** Pause before the next attempt to remove a model whose removal failed: doubling from 2 s to 1 min. */
 const removalRetryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt - 1), 60_000);
+/** Pause before the next repair of a model that stays DEGRADED: doubling from 15 s to 5 min. */
+const repairRetryDelayMs = (attempt: number) => Math.min(15_000 * 2 ** (attempt - 1), 300_000);
+const DEFAULT_RAY_RECOVERY_WAIT_S = 60;
 
 /** Patch: APPLY_STARTED and APPLY_SUCCEEDED are recorded alongside the apply and the watch, not before them. */
 const RECORD_EVENTS_ALONGSIDE = 'record-events-alongside-steps';
@@ -117,6 +123,13 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   setHandler(scaleUpdate, async ({ num_replicas }) => acknowledge(model.acceptScale(num_replicas)), { validator: (_request) => acceptsChanges() });
   setHandler(deleteUpdate, async () => acknowledge(model.acceptDelete()));
   setHandler(modelQuery, () => model.view());
+  setHandler(healthNoticeSignal, (notice) => model.observe(notice));
+
+  /** The model serves `revision`, as its own checks just showed: what the reconciler saw before is stale. */
+  const markServing = (revision: Revision, errorSummary: string | null = null) => {
+    model.markRunning(revision, errorSummary);
+    model.seenReady(Date.now());
+  };
 
   /**
    * Keeps the UI's state search attribute and "current details" in step with the model. Without
@@ -134,8 +147,16 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     await record(model.event(eventType, payload));
   }
 
-  /** Applies a revision and waits for readiness; resolves 'superseded' if a newer request arrives meanwhile. */
-  async function applyAndWait(revision: Revision, marker: string, cancellable: boolean): Promise<'ready' | 'superseded'> {
+  /**
+   * Applies a revision and waits for readiness; resolves 'superseded' if a newer request arrives
+   * meanwhile (`interrupted`, by default: anything newer than the revision, or a delete).
+   */
+  async function applyAndWait(
+    revision: Revision,
+    marker: string,
+    cancellable: boolean,
+    options: { step?: PlacementStep; interrupted?: () => boolean } = {},
+  ): Promise<'ready' | 'superseded'> {
     const timeoutS = revision.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS;
     const deadlineMs = Date.now() + timeoutS * 1000;
     // A step's event is recorded alongside the step instead of before it: each recording is a
@@ -151,7 +172,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     try {
       applied = await applyModelToCluster.executeWithOptions(
         { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
-        [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker }],
+        [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker, ...(options.step ? { step: options.step } : {}) }],
       );
     } finally {
       await applyStarted;
@@ -162,7 +183,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
 
     const target: WatchTarget = { marker: applied.marker ?? marker, appName: applied.app_name, deploymentName: applied.deployment_name, via: 'ingress' };
     try {
-      const outcome = await watchUntilReady(revision, target, deadlineMs, { cancellable });
+      const outcome = await watchUntilReady(revision, target, deadlineMs, { cancellable, ...(options.interrupted ? { interrupted: options.interrupted } : {}) });
       // Only a watch given a surge deadline reports 'no-room'; this one has none.
       if (outcome === 'no-room') throw new Error(`watch of revision ${revision.revision} reported no room without a surge deadline`);
       return outcome;
@@ -181,8 +202,9 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     revision: Revision,
     target: WatchTarget,
     deadlineMs: number,
-    options: { cancellable: boolean; surgeDeadlineMs?: number },
+    options: { cancellable: boolean; surgeDeadlineMs?: number; interrupted?: () => boolean },
   ): Promise<'ready' | 'superseded' | 'no-room'> {
+    const interrupted = options.interrupted ?? (() => model.isSuperseded(revision.revision));
     const wait = async (): Promise<'ready' | 'no-room'> => {
       let last: ReadinessProgress | null = null;
       for (;;) {
@@ -216,14 +238,14 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     if (!options.cancellable) return wait();
     return CancellationScope.cancellable(async () => {
       const scope = CancellationScope.current();
-      const newer = condition(() => model.isSuperseded(revision.revision)).then(() => {
+      const newer = condition(interrupted).then(() => {
         scope.cancel();
         return 'superseded' as const;
       });
       try {
         return await Promise.race([wait(), newer]);
       } catch (err) {
-        if (isCancellation(err) && model.isSuperseded(revision.revision)) return 'superseded';
+        if (isCancellation(err) && interrupted()) return 'superseded';
         throw err;
       }
     });
@@ -293,7 +315,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       { modelId: model.modelId, modelKey: model.modelKey, appNames: retired.removed_apps ?? [] },
     ]);
     await emit('REVISION_RETIRED', { revision: good.revision, app_names: retired.removed_apps ?? [] });
-    model.markRunning(revision);
+    markServing(revision);
     await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
   }
 
@@ -306,7 +328,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       { modelId: model.modelId, modelKey: model.modelKey, appNames: discarded.removed_apps ?? (appName ? [appName] : []) },
     ]);
     await emit('REVISION_DISCARDED', { revision: failed.revision, app_names: discarded.removed_apps ?? [] });
-    model.markRunning(good, summary);
+    markServing(good, summary);
     await emit('ROLLED_BACK', { to_revision: good.revision, error_summary: summary, served_throughout: true }, summary);
   }
 
@@ -318,7 +340,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         await emit('DEPLOY_SUPERSEDED', { revision: revision.revision }, 'a newer request replaces this rollout');
         return;
       }
-      model.markRunning(revision);
+      markServing(revision);
       await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -343,7 +365,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await emit('ROLLBACK_STARTED', { failed_revision: failed.revision, to_revision: good.revision });
       try {
         await applyAndWait(good, `r${good.revision}-after-r${failed.revision}`, false);
-        model.markRunning(good, summary);
+        markServing(good, summary);
         await emit('ROLLED_BACK', { to_revision: good.revision, error_summary: summary }, summary);
         return;
       } catch (err) {
@@ -383,12 +405,67 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     }
   }
 
+  /**
+   * The cluster stopped serving the model as asked (the reconciler said so): the model is
+   * DEGRADED, with Ray's words, until it serves again. Ray replaces failed replicas itself, so a
+   * model short of replicas or unhealthy is given `rayRecoveryWaitS` to recover; an app that is
+   * gone, or a model Ray did not recover in time, gets its last good revision applied again (a
+   * restart with a new marker when the app is there but stuck), retried with backoff for as long
+   * as it takes. A new request or a delete takes over at any point.
+   */
+  async function heal() {
+    const good = model.lastGood as Revision;
+    const interrupted = () => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested;
+    const degradedAt = Date.now();
+    const healed = async (by: 'ray' | 'repair', attempts = 0) => {
+      markServing(good);
+      await emit('HEALED', { revision: good.revision, by, repair_attempts: attempts, degraded_for_s: Math.round((Date.now() - degradedAt) / 1000) },
+        by === 'ray' ? `serving revision ${good.revision} again (Ray recovered it)` : `serving revision ${good.revision} again (repaired)`);
+    };
+    const drift: HealthNotice = model.observation ?? { health: 'degraded', message: model.view().error_summary ?? 'degraded', running: 0, target: good.spec.num_replicas, observedAt: Date.now() };
+    const reason = describeDrift(drift);
+    if (model.state === 'RUNNING') {
+      model.transition('DEGRADED', reason);
+      await emit('DRIFT_DETECTED', { revision: good.revision, kind: drift.health, message: drift.message, running_replicas: drift.running, target_replicas: drift.target },
+        `replicas ready ${drift.running}/${drift.target}: ${drift.message}`);
+    }
+    if (drift.health !== 'missing') {
+      const waitS = input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S;
+      showState(`replicas ready ${drift.running}/${drift.target}: ${drift.message}; leaving Ray ${waitS} s to recover it`);
+      await condition(() => interrupted() || model.isObservedHealthy(), waitS * 1000);
+      if (interrupted()) return;
+      if (model.isObservedHealthy()) return healed('ray');
+    }
+    for (let attempt = 1; ; attempt++) {
+      // A missing app is created again as it was; an app that is there but not serving is restarted.
+      const step: PlacementStep = drift.health === 'missing' && attempt === 1 ? 'replace' : 'restart';
+      const marker = step === 'replace' ? `r${good.revision}` : `r${good.revision}-h${model.view().revision}-${Date.now().toString(36)}`;
+      await emit('REPAIR_STARTED', { revision: good.revision, attempt, reason, restart: step === 'restart' },
+        `repair attempt ${attempt}: ${step === 'restart' ? 'restarting' : 'applying'} revision ${good.revision} again (${reason})`);
+      try {
+        const outcome = await applyAndWait(good, marker, true, { step, interrupted });
+        if (outcome === 'superseded') return;
+        return healed('repair', attempt);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const failure = describeFailure(err);
+        const delayMs = repairRetryDelayMs(attempt);
+        model.transition('DEGRADED', `${reason}; repair attempt ${attempt} failed: ${failure.summary}`);
+        await emit('REPAIR_FAILED', { revision: good.revision, attempt, error_summary: failure.summary, message: failure.message, retry_in_s: delayMs / 1000 },
+          `repair attempt ${attempt} failed, trying again in ${delayMs / 1000} s: ${failure.summary}`);
+        await condition(() => interrupted() || model.isObservedHealthy(), delayMs);
+        if (interrupted()) return;
+        if (model.isObservedHealthy()) return healed('ray', attempt);
+      }
+    }
+  }
+
   // A continued run shows what the previous run showed until its own next step.
   if (input.carried) showState(input.carried.details);
 
   // ---- the loop: one request at a time, in order ----
   for (;;) {
-    await condition(() => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested);
+    await condition(() => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested || model.needsCare());
     if (model.deleteRequested) break;
     if (workflowInfo().continueAsNewSuggested) {
       // Long-lived models: start a fresh history once Temporal suggests it. Only between
@@ -398,7 +475,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof modelWorkflow>({ ...input, carried: model.snapshot() });
     }
-    await rollout(model.takeRollout());
+    if (model.hasPendingRollout()) await rollout(model.takeRollout());
+    else if (model.needsCare()) await heal();
   }
 
   showState('removing the model from the cluster');
@@ -406,6 +484,12 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   model.transition('DELETED', null);
   await emit('DELETED', {}, 'deleted');
   await condition(allHandlersFinished);
+}
+
+/** A drift in the words the model's error_summary shows. */
+function describeDrift(drift: HealthNotice): string {
+  if (drift.health === 'missing') return `not served: ${drift.message}`;
+  return `replicas ready ${drift.running}/${drift.target}: ${drift.message}`;
 }
 
 function describeFailure(err: unknown): { summary: string; message: string; type: string } {

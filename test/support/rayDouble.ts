@@ -70,6 +70,9 @@ interface DeploymentState {
   deadActorId?: string;
   /** Ray gives every replica of a new deployment version a fresh id. */
   replicaIds: string[];
+  /** Replicas dead until `lostUntil` (loseReplicas). */
+  lost?: number;
+  lostUntil?: number;
 }
 
 export interface Faults {
@@ -223,6 +226,34 @@ export class RayDouble {
   addForeignApp(app: AppLike): void {
     this.apps.push(app);
   }
+  /**
+   * Drift, as the reconciler meets it on a real cluster. `removeApp`: an app deleted through the
+   * dashboard (someone else's PUT without it), so the product's next PUT differs and is applied.
+   */
+  removeApp(name: string): void {
+    this.apps = this.apps.filter((a) => a.name !== name);
+    for (const key of [...this.deployments.keys()]) if (key.startsWith(`${name}/`)) this.deployments.delete(key);
+    if (!this.apps.some((a) => a.import_path === INGRESS_APP)) this.ingressReplicaId = null;
+    this.lastBody = JSON.stringify(this.apps);
+  }
+  /** The Ray head restarted: Serve comes back empty, as before its first PUT. */
+  wipe(): void {
+    this.apps = [];
+    this.deployments.clear();
+    this.ingressReplicaId = null;
+    this.lastBody = '';
+  }
+  /**
+   * `count` replicas of a model die (a killed engine): the deployment runs short and UPDATING
+   * until Ray has replaced them, `forMs` later (Infinity: only a restart with a new marker brings them back).
+   */
+  loseReplicas(modelIdSuffix: string, count: number, forMs: number): void {
+    for (const d of this.deployments.values()) {
+      if (!d.modelId.endsWith(`-${modelIdSuffix}`)) continue;
+      d.lost = Math.min(count, d.replicaIds.length);
+      d.lostUntil = Date.now() + forMs;
+    }
+  }
 
   private applyPut(apps: AppLike[]): void {
     const body = JSON.stringify(apps);
@@ -338,14 +369,15 @@ export class RayDouble {
         const failed = started && state.failMessage !== null;
         const ready = started && !matchesAny(this.faults.holdReady, state.modelId);
         const unhealthy = ready && !failed && this.faults.unhealthyModels.has(state.modelId);
+        const lost = state.lostUntil !== undefined && now < state.lostUntil ? (state.lost ?? 0) : 0;
         anyFailed ||= failed;
         anyUnhealthy ||= unhealthy;
-        allHealthy &&= ready && !failed && !unhealthy;
+        allHealthy &&= ready && !failed && !unhealthy && lost === 0;
         const replica = template.applications.llm.deployments['FakeLLMServer:fake--tiny-echo'].replicas[0];
         deployments[name] = {
           ...deploymentTemplate,
           name,
-          status: failed ? 'DEPLOY_FAILED' : unhealthy ? 'UNHEALTHY' : ready ? 'HEALTHY' : 'UPDATING',
+          status: failed ? 'DEPLOY_FAILED' : unhealthy ? 'UNHEALTHY' : ready && lost === 0 ? 'HEALTHY' : 'UPDATING',
           status_trigger: failed ? 'REPLICA_STARTUP_FAILED' : unhealthy ? 'HEALTH_CHECK_FAILED' : ready ? 'CONFIG_UPDATE_COMPLETED' : 'CONFIG_UPDATE_STARTED',
           message: failed ? state.failMessage : unhealthy ? `The deployment is UNHEALTHY: replica ${state.replicaIds[0]} failed its health check (engine is dead).` : '',
           target_num_replicas: state.replicas,
@@ -354,7 +386,11 @@ export class RayDouble {
             name,
             ray_actor_options: { num_cpus: 0.1, runtime_env: { env_vars: state.marker ? { ARGUS_MODEL_REVISION: state.marker } : {} } },
           },
-          replicas: (failed ? [] : state.replicaIds).map((id) => ({ ...replica, replica_id: id, state: unhealthy ? 'RECOVERING' : ready ? 'RUNNING' : 'STARTING' })),
+          replicas: (failed ? [] : state.replicaIds).map((id, i) => ({
+            ...replica,
+            replica_id: id,
+            state: unhealthy ? 'RECOVERING' : ready && i >= lost ? 'RUNNING' : 'STARTING',
+          })),
           recent_dead_replicas: [],
         };
       }

@@ -14,7 +14,7 @@ export interface TestServices {
 export async function connectTestServices(config: AppConfig): Promise<TestServices> {
   const pool = createPool(config.database.url);
   // Same clean slate as startStack: each test file starts from empty tables.
-  await pool.query('TRUNCATE cluster_models, model_events, models, api_tokens, users CASCADE');
+  await pool.query('TRUNCATE cluster_models, model_observations, cluster_observations, cluster_events, model_events, models, api_tokens, users CASCADE');
   await ensureUser(pool, 'alice');
   await ensureUser(pool, 'bob');
   const connection = await Connection.connect({ address: config.temporal.address });

@@ -22,6 +22,14 @@ export const servingModelSchema = z
     gpus_per_replica: z.int(),
     total_gpus: z.int().describe('num_replicas x gpus_per_replica'),
     state: modelState,
+    replicas: z
+      .object({
+        running: z.int().nullable().describe('Replicas Ray runs for the model, as the reconciler last saw them; null while it deploys or is not judged yet'),
+        target: z.int().describe('Replicas asked for'),
+      })
+      .strict()
+      .describe('Observed replicas of a RUNNING or DEGRADED model'),
+    last_healthy_at: isoTimestamp.nullable().describe('When the model was last seen served as asked (null: not yet seen so)'),
     endpoint: z.object({ openai_base_url: z.string(), model: z.string() }).strict(),
     error_summary: z.string().nullable().describe('Null unless something failed'),
     created_at: isoTimestamp,
