@@ -12,13 +12,13 @@ if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1 
   exit 1
 fi
 
-# The scenarios inject faults into a Ray double; real Ray is not needed.
-export STACK_WITHOUT_RAY=1
+# Most scenarios inject faults into a Ray double; the drift scenarios (driftOnRay) restart and
+# break a real Ray node, so the test profile's Ray head is started too.
 trap 'scripts/stack.sh down test' EXIT
 scripts/stack.sh down test
 scripts/stack.sh clean test
 rm -rf reliability/results/parts
-echo "==> starting PostgreSQL and Temporal (logs in .data/test)"
+echo "==> starting PostgreSQL, Temporal and Ray (logs in .data/test)"
 scripts/stack.sh up test
 
 export RELIABILITY_SCALE=full LOG_LEVEL=${LOG_LEVEL:-error}

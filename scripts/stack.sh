@@ -102,18 +102,50 @@ ray_up() {
   # environment: no hub (a path that looks like a repo id would otherwise be looked up), its
   # caches inside the profile's folder, no usage reports. Every replica start leaves an idle Ray
   # worker that imported vLLM (about 1 GB each) up to the soft limit, by default --num-cpus.
+  ray_node_env "$ROOT/.venv/bin/ray" start --head --port "$RAY_GCS_PORT" \
+    --dashboard-host 127.0.0.1 --dashboard-port "$RAY_DASHBOARD_PORT" \
+    --num-cpus "$RAY_NUM_CPUS" --num-gpus "$RAY_NUM_GPUS" \
+    --resources "{\"accelerator_type:$ARGUS_ACCELERATOR_TYPE\": $RAY_NUM_GPUS}" \
+    --disable-usage-stats >"$STATE_DIR/ray-start.log" 2>&1
+  wait_for 90 "Ray dashboard" curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/serve/applications/"
+}
+
+# Runs a command with the environment every Ray node of this checkout gets (see ray_up).
+ray_node_env() {
   local cache="$STATE_DIR/engine-cache"
   mkdir -p "$cache"
   PYTHONPATH="$ROOT/python:$ROOT/python/shims" RAY_USAGE_STATS_ENABLED=0 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HOME="$cache/hf" XDG_CACHE_HOME="$cache" \
     VLLM_CACHE_ROOT="$cache/vllm" TORCHINDUCTOR_CACHE_DIR="$cache/inductor" \
     VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 RAY_num_workers_soft_limit=${RAY_WORKERS_SOFT_LIMIT:-2} \
-    "$ROOT/.venv/bin/ray" start --head --port "$RAY_GCS_PORT" \
-    --dashboard-host 127.0.0.1 --dashboard-port "$RAY_DASHBOARD_PORT" \
-    --num-cpus "$RAY_NUM_CPUS" --num-gpus "$RAY_NUM_GPUS" \
-    --resources "{\"accelerator_type:$ARGUS_ACCELERATOR_TYPE\": $RAY_NUM_GPUS}" \
-    --disable-usage-stats >"$STATE_DIR/ray-start.log" 2>&1
-  wait_for 90 "Ray dashboard" curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/serve/applications/"
+    "$@"
+}
+
+# A second Ray node on this machine, for scenarios that lose a node: a raylet joining the head
+# with GPUs of its own (SECOND_NODE_GPUS, default 2) and a resource naming it, so a test can
+# tell its replicas apart. Its agents take ports of their own beside the head's.
+SECOND_NODE_RESOURCE=argus_second_node
+SECOND_NODE_METRICS_PORT=${SECOND_NODE_METRICS_PORT:-52467}
+second_node_up() {
+  local gpus=${SECOND_NODE_GPUS:-2}
+  ray_node_env "$ROOT/.venv/bin/ray" start --address "127.0.0.1:$RAY_GCS_PORT" \
+    --num-cpus 2 --num-gpus "$gpus" \
+    --resources "{\"accelerator_type:$ARGUS_ACCELERATOR_TYPE\": $gpus, \"$SECOND_NODE_RESOURCE\": 1}" \
+    --dashboard-agent-listen-port $((SECOND_NODE_METRICS_PORT - 1)) --metrics-export-port "$SECOND_NODE_METRICS_PORT" \
+    --runtime-env-agent-port $((SECOND_NODE_METRICS_PORT + 1)) \
+    --disable-usage-stats >"$STATE_DIR/ray-second-node.log" 2>&1
+}
+# The second node dies as a machine would: its raylet and everything it started, killed at once.
+second_node_kill() {
+  local raylet
+  raylet=$(pgrep -f "raylet/raylet.*--metrics_export_port=$SECOND_NODE_METRICS_PORT" || true)
+  [ -n "$raylet" ] || { echo "no second Ray node is running" >&2; return 0; }
+  local children
+  children=$(pgrep -P "$raylet" || true)
+  # Its workers (replicas) are the raylet's grandchildren at times: take the whole tree.
+  local all="$raylet $children"
+  for child in $children; do all="$all $(pgrep -P "$child" || true)"; done
+  kill -9 $all 2>/dev/null || true
 }
 
 ray_down() {
@@ -158,5 +190,9 @@ case "$action" in
   start-postgres) postgres_up ;;
   stop-temporal) temporal_down ;;
   start-temporal) temporal_up ;;
+  stop-ray) ray_down ;;
+  start-ray) ray_up ;;
+  add-node) second_node_up ;;
+  kill-node) second_node_kill ;;
   *) echo "unknown action $action" >&2; exit 2 ;;
 esac

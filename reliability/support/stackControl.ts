@@ -7,8 +7,11 @@ const STACK = path.join(__dirname, '..', '..', 'scripts', 'stack.sh');
 
 /**
  * Stops and starts one service of the test stack (the ports and folders scripts/test.sh
- * exported), for scenarios that restart it in the middle of rollouts.
+ * exported), for scenarios that restart it in the middle of rollouts; adds and kills a second
+ * Ray node beside the head.
  */
-export async function stackAction(action: 'stop-postgres' | 'start-postgres' | 'stop-temporal' | 'start-temporal'): Promise<void> {
+export async function stackAction(
+  action: 'stop-postgres' | 'start-postgres' | 'stop-temporal' | 'start-temporal' | 'stop-ray' | 'start-ray' | 'add-node' | 'kill-node',
+): Promise<void> {
   await run('bash', [STACK, action, 'test'], { env: process.env, timeout: 120_000 });
 }

@@ -1,6 +1,6 @@
 import { INGRESS_DEPLOYMENT } from './ingressApp';
 import { modelAppPrefix } from './modelPlacement';
-import { stripAnsi, summarizeRayMessage } from './serveStatus';
+import { describeUnscheduledReplicas, stripAnsi, summarizeRayMessage } from './serveStatus';
 
 /**
  * One model's entry in the cluster's desired set, reduced to what the reconciler compares with
@@ -38,6 +38,8 @@ export interface ModelObservation {
   target: number;
   /** In words a person can act on; empty when healthy. */
   message: string;
+  /** Ray cannot place some replicas for want of resources (its message says so). */
+  unscheduled?: boolean;
 }
 
 export interface ClusterAssessment {
@@ -100,6 +102,8 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     return { ...base, health: 'unhealthy', running, message: summarizeRayMessage(deployment.message || app.message || `deployment ${deployment.status}`) };
   }
   if (running < entry.targetReplicas) {
+    const waiting = describeUnscheduledReplicas(deployment.message ?? '');
+    if (waiting) return { ...base, health: 'short', running, message: waiting, unscheduled: true };
     const states = (deployment.replicas ?? []).map((r) => r.state).join(', ');
     return { ...base, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}` };
   }

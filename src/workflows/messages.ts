@@ -51,6 +51,8 @@ export interface HealthNotice {
   message: string;
   running: number;
   target: number;
+  /** Ray waits for resources to place replicas (a lost node): restarting would not make room. */
+  unscheduled?: boolean;
   /** When the reconciler saw it (epoch ms): a notice older than the model's last rollout is stale. */
   observedAt: number;
 }

@@ -228,6 +228,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         if (result.ready) return 'ready';
         const p = result.progress;
         if (last === null || p.readyReplicas !== last.readyReplicas || p.message !== last.message) {
+          // A repair's progress is also why the model is DEGRADED (e.g. waiting for GPUs after a lost node).
+          if (model.state === 'DEGRADED') model.transition('DEGRADED', `replicas ready ${p.readyReplicas}/${p.targetReplicas}: ${p.message}`);
           await emit('READINESS_PROGRESS', { revision: revision.revision, ready_replicas: p.readyReplicas, target_replicas: p.targetReplicas, message: p.message },
             `replicas ready ${p.readyReplicas}/${p.targetReplicas}: ${p.message}`);
         }
@@ -415,7 +417,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
    */
   async function heal() {
     const good = model.lastGood as Revision;
-    const interrupted = () => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested;
+    const interrupted = degradedInterrupted;
     const degradedAt = Date.now();
     const healed = async (by: 'ray' | 'repair', attempts = 0) => {
       markServing(good);
@@ -423,22 +425,21 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         by === 'ray' ? `serving revision ${good.revision} again (Ray recovered it)` : `serving revision ${good.revision} again (repaired)`);
     };
     const drift: HealthNotice = model.observation ?? { health: 'degraded', message: model.view().error_summary ?? 'degraded', running: 0, target: good.spec.num_replicas, observedAt: Date.now() };
-    const reason = describeDrift(drift);
+    // A run continued as new while DEGRADED carries its reason in the error summary.
+    const reason = model.observation ? describeDrift(drift) : (model.view().error_summary ?? 'degraded');
     if (model.state === 'RUNNING') {
       model.transition('DEGRADED', reason);
       await emit('DRIFT_DETECTED', { revision: good.revision, kind: drift.health, message: drift.message, running_replicas: drift.running, target_replicas: drift.target },
         `replicas ready ${drift.running}/${drift.target}: ${drift.message}`);
     }
     if (drift.health !== 'missing') {
-      const waitS = input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S;
-      showState(`replicas ready ${drift.running}/${drift.target}: ${drift.message}; leaving Ray ${waitS} s to recover it`);
-      await condition(() => interrupted() || model.isObservedHealthy(), waitS * 1000);
-      if (interrupted()) return;
-      if (model.isObservedHealthy()) return healed('ray');
+      const outcome = await leftToRay(drift);
+      if (outcome === 'interrupted') return;
+      if (outcome === 'recovered') return healed('ray');
     }
     for (let attempt = 1; ; attempt++) {
       // A missing app is created again as it was; an app that is there but not serving is restarted.
-      const step: PlacementStep = drift.health === 'missing' && attempt === 1 ? 'replace' : 'restart';
+      const step: PlacementStep = (model.observation ?? drift).health === 'missing' && attempt === 1 ? 'replace' : 'restart';
       const marker = step === 'replace' ? `r${good.revision}` : `r${good.revision}-h${model.view().revision}-${Date.now().toString(36)}`;
       await emit('REPAIR_STARTED', { revision: good.revision, attempt, reason, restart: step === 'restart' },
         `repair attempt ${attempt}: ${step === 'restart' ? 'restarting' : 'applying'} revision ${good.revision} again (${reason})`);
@@ -459,6 +460,40 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       }
     }
   }
+
+  /**
+   * Waits for Ray's own recovery of a DEGRADED model, for `rayRecoveryWaitS`, or for as long as
+   * Ray only waits for resources to place its replicas (a lost node: a restart would not make
+   * room, and Ray places them itself once room frees). What the reconciler says meanwhile shows as
+   * the model's reason. True when done here (healed, or a newer request takes over); false when a
+   * repair is due.
+   */
+  async function leftToRay(first: HealthNotice): Promise<'interrupted' | 'recovered' | 'repair'> {
+    const waitMs = (input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S) * 1000;
+    let seen = first;
+    let deadline = Date.now() + waitMs;
+    showState(`replicas ready ${seen.running}/${seen.target}: ${seen.message}; leaving Ray ${waitMs / 1000} s to recover it`);
+    for (;;) {
+      const before = model.observation;
+      const remainingMs = deadline - Date.now();
+      if (remainingMs > 0) await condition(() => degradedInterrupted() || model.observation !== before, remainingMs);
+      if (degradedInterrupted()) return 'interrupted';
+      const latest = model.observation;
+      if (latest?.health === 'healthy') return 'recovered';
+      if (latest?.health === 'missing') return 'repair';
+      if (latest && latest !== before && latest.message !== seen.message) {
+        seen = latest;
+        model.transition('DEGRADED', describeDrift(seen));
+        await emit('READINESS_PROGRESS', { revision: model.lastGood?.revision, ready_replicas: seen.running, target_replicas: seen.target, message: seen.message, degraded: true },
+          `replicas ready ${seen.running}/${seen.target}: ${seen.message}`);
+      }
+      // Ray places waiting replicas itself once there is room; a restart would not make any.
+      if (latest?.unscheduled) deadline = Date.now() + waitMs;
+      else if (Date.now() >= deadline) return 'repair';
+    }
+  }
+
+  const degradedInterrupted = () => model.deleteRequested || model.hasPendingRollout() || workflowInfo().continueAsNewSuggested;
 
   // A continued run shows what the previous run showed until its own next step.
   if (input.carried) showState(input.carried.details);

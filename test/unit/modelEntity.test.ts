@@ -123,4 +123,59 @@ describe('ModelEntity', () => {
     expect(copy.state).toBe('DELETING');
     expect(copy.hasPendingRollout()).toBe(false);
   });
+
+  describe('what the reconciler saw', () => {
+    const running = () => {
+      const model = fresh();
+      model.acceptDeploy(spec());
+      model.markRunning(model.takeRollout());
+      model.seenReady(1_000);
+      return model;
+    };
+    const notice = (health: 'healthy' | 'degraded' | 'missing', observedAt = 2_000) => ({ health, message: `it is ${health}`, running: 0, target: 1, observedAt });
+
+    it('a RUNNING model needs care once the cluster says it is degraded or missing, not while healthy', () => {
+      const model = running();
+      expect(model.needsCare()).toBe(false);
+      model.observe(notice('healthy'));
+      expect(model.needsCare()).toBe(false);
+      model.observe(notice('missing'));
+      expect(model.needsCare()).toBe(true);
+    });
+
+    it('ignores a notice made before the model was last seen ready', () => {
+      const model = running();
+      model.observe(notice('degraded', 500));
+      expect(model.needsCare()).toBe(false);
+      expect(model.observation).toBeNull();
+    });
+
+    it('a DEGRADED model shows the spec it serves, and a re-sent identical spec retries it', () => {
+      const model = running();
+      model.transition('DEGRADED', 'replicas ready 0/1: dead');
+      expect(model.view()).toMatchObject({ state: 'DEGRADED', serving_revision: 1, error_summary: 'replicas ready 0/1: dead' });
+      expect(model.needsCare()).toBe(true);
+      expect(model.acceptDeploy(spec()).ack).toMatchObject({ changed: true, revision: 2 });
+      expect(model.needsCare()).toBe(false); // the new request takes over
+    });
+
+    it('never needs care once a delete is asked, or before it ever served', () => {
+      const model = running();
+      model.observe(notice('missing'));
+      model.acceptDelete();
+      expect(model.needsCare()).toBe(false);
+      const unserved = fresh();
+      unserved.observe(notice('missing'));
+      expect(unserved.needsCare()).toBe(false);
+    });
+
+    it('carries the notice and the moment it was seen ready across continue-as-new', () => {
+      const model = running();
+      model.observe(notice('degraded'));
+      const carried = new ModelEntity(model.snapshot());
+      expect(carried.needsCare()).toBe(true);
+      carried.observe(notice('healthy', 900));
+      expect(carried.observation?.health).toBe('degraded');
+    });
+  });
 });

@@ -58,13 +58,25 @@ describe('a model placement, step by step', () => {
     expect(step(staged, 'retire', 'r2')).toEqual(first);
   });
 
+  it('a restart (a repair) keeps the app, its route and its model, with a new marker so Ray replaces the replicas; a candidate is dropped', () => {
+    const first = step(null, 'replace', 'r1');
+    const staged = step(first, 'stage', 'r2', { model_source: '/private/hf/other' });
+    const restarted = step(staged, 'restart', 'r1-h3');
+    expect(restarted.routed_app).toBe(first.routed_app);
+    expect(restarted.apps.map((a) => a.app_name)).toEqual([first.routed_app]);
+    expect(routedApp(restarted).marker).toBe('r1-h3');
+    expect(routedApp(restarted).llm_config).toEqual(routedApp(first).llm_config);
+    expect(routedApp(restarted).deployment.ray_actor_options.runtime_env.env_vars.ARGUS_MODEL_REVISION).toBe('r1-h3');
+    expect(ingressUserConfig([restarted])).toEqual(ingressUserConfig([first])); // the ingress is not touched
+  });
+
   it('refuses steps that do not fit', () => {
     expect(() => step(null, 'promote', 'r2')).toThrow(/cannot promote/);
     expect(() => step(step(null, 'replace', 'r1'), 'promote', 'r9')).toThrow(/not staged/);
   });
 
   it('every reachable placement routes to an app it holds, holds at most two apps, and names them after the model', () => {
-    const steps = fc.array(fc.tuple(fc.constantFrom<PlacementStep>('replace', 'stage', 'promote', 'retire'), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 })), {
+    const steps = fc.array(fc.tuple(fc.constantFrom<PlacementStep>('replace', 'stage', 'promote', 'retire', 'restart'), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 })), {
       maxLength: 12,
     });
     fc.assert(
