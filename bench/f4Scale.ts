@@ -28,6 +28,8 @@ import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../src/workflows/
 import { Child, childEnv, startChild } from './lib/childProcess';
 import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { seedRunningModels, SeededModel } from './lib/seed';
+import type { AppConfig } from '../src/config/config';
+import { startClusterWorkflows } from '../src/worker/startClusterWorkflows';
 import { measureTemporalFloor } from './lib/temporalFloor';
 import { mapLimit, percentile, median, round, sleep } from './lib/stats';
 
@@ -40,11 +42,49 @@ export interface F4Options {
   budgetS: number;
   /** Requests in flight while starting and querying workflows. */
   concurrency: number;
+  /** Seconds of each window the reconciler's cost is measured over (without it, then with it). */
+  reconcileWindowS: number;
 }
+
+/** The pause between the reconciler's passes in F4: the platform default. */
+const RECONCILE_INTERVAL_S = 5;
 
 const POLL_MS = 20;
 const SCALE_TIMEOUT_MS = 120_000;
 const RECOVERY_TIMEOUT_MS = 600_000;
+
+/**
+ * What keeping every model watched costs: the worker's CPU and Ray status reads in a window with
+ * every model idle, first without the reconciler, then with it (its first pass, which writes an
+ * observation for every model, timed apart).
+ */
+async function measureReconciler(config: AppConfig, pool: Pool, ray: RayDouble, worker: Child, models: number, windowS: number, log: (line: string) => void) {
+  const window = async () => {
+    const reads = ray.statusReads;
+    const cpu = worker.cpuSeconds();
+    await sleep(windowS * 1000);
+    return { readsPerMin: ((ray.statusReads - reads) * 60) / windowS, cpuPct: ((worker.cpuSeconds() - cpu) * 100) / windowS };
+  };
+  const idle = await window();
+  const startedAt = performance.now();
+  await startClusterWorkflows({ ...config, serving: { ...config.serving, reconcile: { ...config.serving.reconcile, interval_s: RECONCILE_INTERVAL_S } } });
+  for (;;) {
+    const observed = await pool.query<{ n: string }>('SELECT count(*) AS n FROM model_observations WHERE cluster_id = $1', [config.serving.cluster_id]);
+    if (Number(observed.rows[0]?.n) >= models) break;
+    if (performance.now() - startedAt > 300_000) throw new Error('the reconciler did not observe every model within 5 minutes');
+    await sleep(100);
+  }
+  const firstPassS = (performance.now() - startedAt) / 1000;
+  const watched = await window();
+  const summary = {
+    f4_reconcile_first_pass_s: round(firstPassS),
+    f4_reconcile_reads_per_min: round(watched.readsPerMin),
+    f4_reconcile_worker_cpu_pct: round(watched.cpuPct),
+    f4_idle_worker_cpu_pct: round(idle.cpuPct),
+  };
+  log(`F4: reconciler at ${models} models, a pass every ${RECONCILE_INTERVAL_S} s: first pass (an observation per model) ${round(firstPassS)} s; then ${round(watched.readsPerMin)} status reads/min, worker CPU ${round(watched.cpuPct)} % (${round(idle.cpuPct)} % without it, ${round(idle.readsPerMin)} reads/min)`);
+  return summary;
+}
 
 /** Queries every model until each answers; returns seconds from `since`. */
 async function queryAll(client: Client, models: SeededModel[], concurrency: number, since: number, log: (line: string) => void): Promise<number> {
@@ -132,7 +172,8 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
   const ray = new RayDouble();
   ray.faults.startDelayMs = 0;
   await ray.start();
-  const env = benchEnv(ray.url);
+  // The worker does not start the reconciler itself: its cost is measured against a window without it.
+  const env = benchEnv(ray.url, { ARGUS_RECONCILE_INTERVAL_S: '0' });
   const config = benchConfig(ray.url, env);
   const pool = createPool(config.database.url);
   const api = await startProduct(config, { worker: false });
@@ -179,6 +220,9 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     await sleep(3_000);
     const liveRss = worker.rssMb();
     log(`F4: ${models.length} workflows started in ${round(startS)} s, all answering their query after ${round(firstAnswerS)} s; worker rss ${round(liveRss)} MiB`);
+
+    phase = 'reconciling';
+    const reconcile = await measureReconciler(config, pool, ray, worker, models.length, options.reconcileWindowS, log);
 
     phase = 'scaling';
     const scaleMs: number[] = [];
@@ -261,6 +305,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         f4_first_scale_ms: round(firstScaleMs),
         f4_recover_s: round(median(recoverS)),
         f4_clean_restart_s: round(cleanRestartS),
+        ...reconcile,
       },
       scale_ms: scaleMs.map((x) => round(x)),
       scale_steps_ms: scaleStepsMs,

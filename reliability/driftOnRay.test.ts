@@ -19,7 +19,7 @@ import { stackAction } from './support/stackControl';
  * killed, the Ray head restarted. The reconciler must notice each one, the model's own workflow
  * record and heal it, no model may be lost, and a quiet cluster must raise no alarm.
  */
-const QUIET_S = atScale(30, 600);
+const QUIET_S = atScale(10, 600);
 const SECOND_NODE_GPUS = 2;
 let stack: RunningStack;
 let commands: ModelCommands;

@@ -8,6 +8,8 @@ export interface Child {
   firstLine: string;
   /** Resident set size of the child, MiB, from /proc. */
   rssMb(): number;
+  /** CPU time the child has used so far (user + system), seconds, from /proc. */
+  cpuSeconds(): number;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -45,6 +47,11 @@ export async function startChild(script: string, args: string[], env: NodeJS.Pro
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
       return kb / 1024;
+    },
+    cpuSeconds() {
+      // /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second on Linux).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -162,6 +162,8 @@ export class RayDouble {
   private lingering = new Set<string>();
   /** PUTs answered 400 because of `rejectedModels`. */
   rejectedPuts = 0;
+  /** Status reads (GET /api/serve/applications/) answered. */
+  statusReads = 0;
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
@@ -434,6 +436,7 @@ export class RayDouble {
           this.faults.getStatus.remaining -= 1;
           return send(this.faults.getStatus.status, 'Internal Server Error');
         }
+        this.statusReads += 1;
         return send(200, this.statusBody());
       }
       if (url.startsWith('/api/v0/logs/file?') && req.method === 'GET') {

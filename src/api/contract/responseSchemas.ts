@@ -85,8 +85,21 @@ export const requestAckSchema = z
   .strict()
   .meta({ id: 'RequestAck' });
 
+export const reconcilerViewSchema = z
+  .object({
+    observed_at: isoTimestamp.nullable().describe('When the reconciler last looked at the cluster (null: never yet)'),
+    reachable: z.boolean().nullable().describe('Whether Ray answered that look'),
+    message: z.string().describe('Why Ray could not be read, if it could not'),
+    recent_repairs: z
+      .array(z.object({ event_type: z.string(), created_at: isoTimestamp, payload: z.record(z.string(), z.unknown()) }).strict())
+      .describe('Repairs of the cluster itself, newest first: orphan apps removed, the ingress re-sent'),
+  })
+  .strict()
+  .meta({ id: 'ReconcilerView' });
+
 export const serveClusterStatusSchema = z
   .object({
+    reconciler: reconcilerViewSchema,
     proxies: z.record(z.string(), z.string()).describe('HTTP proxy status per Ray node'),
     applications: z.record(
       z.string(),
