@@ -30,6 +30,7 @@ import { benchConfig, benchEnv, callApi, createUsers, expectStatus, resetDatabas
 import { seedRunningModels, SeededModel } from './lib/seed';
 import type { AppConfig } from '../src/config/config';
 import { startClusterWorkflows } from '../src/worker/startClusterWorkflows';
+import { clusterReconcilerWorkflowId } from '../src/workflows/clusterReconcilerWorkflow';
 import { measureTemporalFloor } from './lib/temporalFloor';
 import { mapLimit, percentile, median, round, sleep } from './lib/stats';
 
@@ -225,19 +226,12 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const reconcile = await measureReconciler(config, pool, ray, worker, models.length, options.reconcileWindowS, log);
 
     phase = 'scaling';
-    const scaleMs: number[] = [];
-    const scaleSteps = new Map<string, number[]>();
-    // The first scale is the worker's first activity of any kind (the seeded models never ran
-    // one): its database connections, its Ray client and the compiled code of the apply path
-    // are made then. It is reported apart (f4_first_scale_ms), not among the samples.
-    let firstScaleMs = NaN;
-    for (let i = -1; i < options.scaleSamples; i++) {
+    /** One scale of a random model to a replica count no model has yet (so RUNNING at that count is this rollout's end). */
+    const scaleOnce = async (replicas: number) => {
       const m = models[Math.floor(Math.random() * models.length)] as SeededModel;
       const token = tokens.get(m.userId) as string;
       const started = performance.now();
       const startedWallMs = Date.now();
-      // Each sample asks for a replica count no model has yet, so RUNNING at that count is this rollout's end.
-      const replicas = 3 + i;
       const ack = await callApi(`${api.apiUrl}/api/v2/serve/models/${m.modelKey}`, 'PATCH', token, { type: 'application/json', text: JSON.stringify({ num_replicas: replicas }) });
       expectStatus(ack, 200, 'PATCH scale');
       for (;;) {
@@ -249,13 +243,24 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         if (performance.now() - started > SCALE_TIMEOUT_MS) throw new Error(`scale of ${m.modelKey} not RUNNING within ${SCALE_TIMEOUT_MS} ms`);
         await sleep(POLL_MS);
       }
-      if (i < 0) {
-        firstScaleMs = performance.now() - started;
-        continue;
-      }
-      scaleMs.push(performance.now() - started);
-      for (const [step, ms] of Object.entries(await stepTimes(pool, m.modelKey, startedWallMs))) scaleSteps.set(step, [...(scaleSteps.get(step) ?? []), ms]);
+      return { ms: performance.now() - started, modelKey: m.modelKey, startedWallMs };
+    };
+    // The first scale is the worker's first activity of any kind (the seeded models never ran
+    // one): its database connections, its Ray client and the compiled code of the apply path
+    // are made then. It is reported apart (f4_first_scale_ms), not among the samples.
+    const firstScaleMs = (await scaleOnce(2)).ms;
+    const scaleMs: number[] = [];
+    const scaleSteps = new Map<string, number[]>();
+    for (let i = 0; i < options.scaleSamples; i++) {
+      const sample = await scaleOnce(3 + i);
+      scaleMs.push(sample.ms);
+      for (const [step, ms] of Object.entries(await stepTimes(pool, sample.modelKey, sample.startedWallMs))) scaleSteps.set(step, [...(scaleSteps.get(step) ?? []), ms]);
     }
+    // The same scales with the reconciler stopped: what its status reads cost a rollout.
+    await api.client.workflow.getHandle(clusterReconcilerWorkflowId(config.serving.cluster_id)).terminate('F4: scales without the reconciler');
+    const unwatchedScaleMs: number[] = [];
+    for (let i = 0; i < options.scaleSamples; i++) unwatchedScaleMs.push((await scaleOnce(3 + options.scaleSamples + i)).ms);
+    log(`F4: the same scales without the reconciler: p50 ${round(median(unwatchedScaleMs))} ms, p99 ${round(percentile(unwatchedScaleMs, 99))} ms`);
     const scaleStepsMs = Object.fromEntries([...scaleSteps].map(([step, values]) => [step, round(median(values))]));
     log(`F4: median time from the scale request to each recorded step: ${JSON.stringify(scaleStepsMs)}`);
     log(`F4: scale -> RUNNING p50 ${round(median(scaleMs))} ms, p99 ${round(percentile(scaleMs, 99))} ms over ${scaleMs.length} random models (the first scale, apart: ${round(firstScaleMs)} ms)`);
@@ -306,6 +311,8 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         f4_recover_s: round(median(recoverS)),
         f4_clean_restart_s: round(cleanRestartS),
         ...reconcile,
+        f4_scale_p50_without_reconciler_ms: round(median(unwatchedScaleMs)),
+        f4_scale_p99_without_reconciler_ms: round(percentile(unwatchedScaleMs, 99)),
       },
       scale_ms: scaleMs.map((x) => round(x)),
       scale_steps_ms: scaleStepsMs,

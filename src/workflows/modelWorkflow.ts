@@ -155,7 +155,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     revision: Revision,
     marker: string,
     cancellable: boolean,
-    options: { step?: PlacementStep; interrupted?: () => boolean } = {},
+    options: { step?: PlacementStep; interrupted?: () => boolean; summary?: string } = {},
   ): Promise<'ready' | 'superseded'> {
     const timeoutS = revision.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS;
     const deadlineMs = Date.now() + timeoutS * 1000;
@@ -171,7 +171,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     let applied: ApplyResult;
     try {
       applied = await applyModelToCluster.executeWithOptions(
-        { summary: `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
+        { summary: options.summary ?? `apply revision ${revision.revision} of ${model.modelId}`, startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: timeoutS * 1000 },
         [{ modelKey: model.modelKey, modelId: model.modelId, spec: revision.spec, rolloutMarker: marker, ...(options.step ? { step: options.step } : {}) }],
       );
     } finally {
@@ -440,11 +440,13 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       // A missing app is created again as it was; an app that is there but not serving is restarted.
       const step: PlacementStep = (model.observation ?? drift).health === 'missing' && attempt === 1 ? 'replace' : 'restart';
-      const marker = step === 'replace' ? `r${good.revision}` : `r${good.revision}-h${model.view().revision}-${Date.now().toString(36)}`;
+      // A restart needs a marker Ray has not seen: the revision and the moment of the repair.
+      const marker = step === 'replace' ? `r${good.revision}` : `r${good.revision}-h${Date.now().toString(36)}`;
       await emit('REPAIR_STARTED', { revision: good.revision, attempt, reason, restart: step === 'restart' },
         `repair attempt ${attempt}: ${step === 'restart' ? 'restarting' : 'applying'} revision ${good.revision} again (${reason})`);
       try {
-        const outcome = await applyAndWait(good, marker, true, { step, interrupted });
+        const summary = `repair ${model.modelId}: ${step === 'restart' ? 'restart' : 'apply again'} revision ${good.revision} (attempt ${attempt})`;
+        const outcome = await applyAndWait(good, marker, true, { step, interrupted, summary });
         if (outcome === 'superseded') return;
         return healed('repair', attempt);
       } catch (err) {
@@ -465,8 +467,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
    * Waits for Ray's own recovery of a DEGRADED model, for `rayRecoveryWaitS`, or for as long as
    * Ray only waits for resources to place its replicas (a lost node: a restart would not make
    * room, and Ray places them itself once room frees). What the reconciler says meanwhile shows as
-   * the model's reason. True when done here (healed, or a newer request takes over); false when a
-   * repair is due.
+   * the model's reason. Ends 'recovered' when the reconciler sees the model healthy again,
+   * 'interrupted' when a newer request or a delete takes over, 'repair' when one is due.
    */
   async function leftToRay(first: HealthNotice): Promise<'interrupted' | 'recovered' | 'repair'> {
     const waitMs = (input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S) * 1000;

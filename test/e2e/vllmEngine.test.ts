@@ -5,6 +5,8 @@ import path from 'node:path';
 import { createApp } from '../../src/api/app';
 import { ADMIN_USER_ID } from '../../src/api/auth';
 import { ensureUser } from '../../src/db/users';
+import { startClusterWorkflows } from '../../src/worker/startClusterWorkflows';
+import { clusterReconcilerWorkflowId } from '../../src/workflows/clusterReconcilerWorkflow';
 import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
 
 /**
@@ -94,7 +96,11 @@ beforeAll(async () => {
   dashboard = config.serving.ray_dashboard_url;
   ingress = config.serving.ingress_url;
   await fetch(`${dashboard}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
+  // The cluster's reconciler watches the models after RUNNING: a look a second, Ray given two
+  // minutes to replace a dead engine itself (a vLLM replica takes about one to load here).
+  config.serving.reconcile = { interval_s: 1, replica_grace_s: 2, ray_recovery_wait_s: 120, remind_after_s: 5 };
   stack = await startStack(config, { pollIntervalMs: 500 });
+  await startClusterWorkflows(config);
   await ensureUser(stack.pool, ADMIN_USER_ID, true);
   const app = createApp({ config: stack.config, pool: stack.pool, temporal: stack.client, adminToken: ADMIN_TOKEN });
   server = await new Promise<Server>((resolve) => {
@@ -108,6 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.close();
+  await stack?.client.workflow.getHandle(clusterReconcilerWorkflowId(stack.config.serving.cluster_id)).terminate('tier over').catch(() => undefined);
   await stack?.close();
   if (Object.keys(timings).length > 0) {
     const file = path.join(process.env.STATE_DIR ?? path.resolve(__dirname, '../../.data/test'), 'vllm-engine-timings.json');
@@ -165,7 +172,7 @@ describe('the real vLLM engine behind Ray Serve LLM', () => {
     expect(await stateOf(key)).toBe('RUNNING');
   });
 
-  it('answers 503 while an engine killed under a RUNNING replica is replaced, then serves again', async () => {
+  it('answers 503 while an engine killed under a RUNNING replica is replaced; the model is DEGRADED meanwhile, then RUNNING', async () => {
     const cores = engineCoresOf(appName);
     expect(cores).toHaveLength(1);
     const killedAt = Date.now();
@@ -185,7 +192,19 @@ describe('the real vLLM engine behind Ray Serve LLM', () => {
       expect(failure).toMatchObject({ status: 503, retryAfter: '5' });
       expect(['engine_unavailable', 'model_starting']).toContain(failure.code);
     }
-    expect(await stateOf(key)).toBe('RUNNING');
+    // The reconciler saw it: DEGRADED with Ray's words while the replica was replaced, healed by Ray.
+    const healed = await eventually(async () => {
+      const detail = await detailOf(key);
+      const events = detail.events as Array<{ event_type: string; created_at: string; payload: Record<string, unknown> }>;
+      const drift = events.find((e) => e.event_type === 'DRIFT_DETECTED' && Date.parse(e.created_at) >= killedAt - 1_000);
+      const back = events.find((e) => e.event_type === 'HEALED' && Date.parse(e.created_at) >= killedAt - 1_000);
+      return detail.model.state === 'RUNNING' && drift && back ? { drift, back } : undefined;
+    }, 60_000, 'the model DEGRADED, then healed');
+    expect(healed.drift.payload).toMatchObject({ kind: 'degraded', target_replicas: 1 });
+    expect(String(healed.drift.payload.message)).not.toBe('');
+    expect(healed.back.payload).toMatchObject({ by: 'ray', repair_attempts: 0 });
+    timings.engine_kill_to_degraded_s = (Date.parse(healed.drift.created_at) - killedAt) / 1000;
+    timings.engine_kill_to_healed_s = (Date.parse(healed.back.created_at) - killedAt) / 1000;
   });
 
   it('scales to 2 replicas that both answer, then deletes the model and its engines', async () => {
