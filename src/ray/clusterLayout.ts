@@ -1,7 +1,7 @@
 import { LOGICAL_ROOT } from '../domain/modelSourcePath';
 import { renderIngressApplication } from './ingressApp';
 import { ModelPlacement, modelAppPrefix, renderModelApplication } from './modelPlacement';
-import type { RenderSettings, ServeApplication, ServeDeployBody } from './serveConfig';
+import { RenderSettings, ServeApplication, ServeDeployBody, setupHookEnv } from './serveConfig';
 import { isSingleAppEntry, ModelConfig, renderManagedApplication } from './singleAppLayout';
 
 /** A model's entry in the cluster's desired set: its placement, or an entry left by the single-app layout. */
@@ -23,13 +23,13 @@ export function isManagedApp(name: string, settings: Pick<RenderSettings, 'appNa
 export function renderClusterBody(
   configs: ClusterEntryConfig[],
   foreignApps: ServeApplication[],
-  settings: Pick<RenderSettings, 'appName'> & Partial<Pick<RenderSettings, 'storageRoot'>>,
+  settings: Pick<RenderSettings, 'appName'> & Partial<Pick<RenderSettings, 'storageRoot' | 'engine'>>,
 ): ServeDeployBody {
   const placements = configs.filter(isPlacement);
   const singleApp = [...configs.filter(isSingleAppEntry), ...placements.flatMap((p) => (p.migrating_from ? [p.migrating_from] : []))];
-  const modelApps = placements.flatMap((p) => p.apps.map(renderModelApplication));
+  const modelApps = placements.flatMap((p) => p.apps.map((app) => renderModelApplication(app, settings.engine ?? null)));
   // Users know the storage root as /private; Ray's messages, which the ingress passes on, name the node's path.
   const pathAliases = settings.storageRoot ? { [settings.storageRoot]: LOGICAL_ROOT } : {};
-  const front = singleApp.length > 0 ? renderManagedApplication(settings.appName, singleApp) : renderIngressApplication(settings.appName, placements, pathAliases);
+  const front = singleApp.length > 0 ? renderManagedApplication(settings.appName, singleApp) : renderIngressApplication(settings.appName, placements, pathAliases, settings.engine ? setupHookEnv(settings.engine) : {});
   return { applications: [...foreignApps, ...modelApps, front] };
 }

@@ -48,12 +48,20 @@ export function ingressUserConfig(placements: ModelPlacement[], pathAliases: Rec
  * `args`: a user_config change makes Ray call `reconfigure()` on the live replicas (no
  * restart), while a change of `args` restarts the ingress (how new ingress code is rolled).
  */
-export function renderIngressApplication(appName: string, placements: ModelPlacement[], pathAliases: Record<string, string> = {}): ServeApplication {
+export function renderIngressApplication(
+  appName: string,
+  placements: ModelPlacement[],
+  pathAliases: Record<string, string> = {},
+  setupHookEnv: Record<string, string> = {},
+): ServeApplication {
   return {
     name: appName,
     route_prefix: '/',
     import_path: INGRESS_IMPORT_PATH,
     args: {},
+    // With the stand-in engine, the ingress keeps vLLM out too (its build and its replica), and
+    // reads OpenAI requests through the protocol models the stand-in's replicas use.
+    ...(Object.keys(setupHookEnv).length > 0 ? { runtime_env: { env_vars: setupHookEnv } } : {}),
     deployments: [{ name: INGRESS_DEPLOYMENT, user_config: ingressUserConfig(placements, pathAliases) }],
   };
 }

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ServingSpec } from '../domain/servingSpec';
-import { DeploymentOverride, LlmConfig, renderDeploymentOverride, renderLlmConfig, RenderSettings, ServeApplication } from './serveConfig';
+import type { EngineSettings } from '../config/config';
+import { DeploymentOverride, LlmConfig, renderDeploymentOverride, renderLlmConfig, RenderSettings, ServeApplication, setupHookEnv } from './serveConfig';
 import type { ModelConfig } from './singleAppLayout';
 
 /** Serve calls this builder with the app's `args` ({"llm_config": ...}); it builds the model's one deployment. */
@@ -52,13 +53,20 @@ export function renderModelApp(modelKey: string, modelId: string, spec: ServingS
   };
 }
 
-/** A model app as Serve takes it: no route of its own (only the ingress is reachable over HTTP). */
-export function renderModelApplication(app: ModelApp): ServeApplication {
+/**
+ * A model app as Serve takes it: no route of its own (only the ingress is reachable over HTTP).
+ * With an engine whose replicas run a worker setup hook of the platform's (the stand-in's, which
+ * keeps vLLM out), the app's build runs it too: Serve builds each app in a task of its own, with
+ * the app's runtime_env, and that task otherwise imports vLLM and torch through Ray Serve LLM.
+ */
+export function renderModelApplication(app: ModelApp, engine: Pick<EngineSettings, 'worker_setup_hook'> | null = null): ServeApplication {
+  const hookEnv = engine ? setupHookEnv(engine) : {};
   return {
     name: app.app_name,
     route_prefix: null,
     import_path: MODEL_APP_IMPORT_PATH,
     args: { llm_config: app.llm_config },
+    ...(Object.keys(hookEnv).length > 0 ? { runtime_env: { env_vars: hookEnv } } : {}),
     deployments: [app.deployment],
   };
 }
