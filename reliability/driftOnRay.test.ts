@@ -218,7 +218,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
   it('app_deleted_by_hand: the app is applied again and the model RUNNING, its neighbour untouched', async () => {
     const [app] = await appsOf(a.key);
     const neighbourReplicas = (await replicasOf(b.key)).map((r) => r.pid);
-    const chats = chatLoop([b.modelId]);
+    const chats = chatLoop([b.modelId, a.modelId]);
     const deletedAt = Date.now();
     await dashboard.putServeApplications({ applications: (await deployedApps()).filter((c) => c.name !== app) as never });
     await reaches(a.key, 'RUNNING', (t) => t.includes('HEALED'));
@@ -231,6 +231,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
     recordFigures('app_deleted_by_hand', "A model's app deleted through the dashboard", [
       { name: 'time to detect (s)', value: seconds(detectedAt && detectedAt - deletedAt) },
       { name: 'time to heal (s)', value: seconds(healedAt && healedAt - deletedAt) },
+      { name: 'failed chats to the model until healed', value: failed[a.modelId] ?? 0 },
       mustBeZero('failed chats to the neighbour', failed[b.modelId] ?? 0),
       { name: "neighbour's replicas kept", value: String(neighbourKept), target: 'true', ok: neighbourKept },
     ]);
@@ -301,6 +302,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
       figures.push({ name: 'raw: PUT to every app RUNNING and answering (s)', value: seconds(Date.now() - putAt) });
       await startClusterWorkflows(stack.config);
     }
+    const chats = chatLoop(models.map((m) => m.modelId));
     const stoppedAt = Date.now();
     await stackAction('stop-ray');
     await stackAction('start-ray');
@@ -311,6 +313,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
     }
     await eventually(async () => (await Promise.all(models.map((m) => chat(m.modelId)))).every((c) => c === 200), 60_000, 'chats after the restart');
     const answeringAt = Date.now();
+    const { sent, failed } = await chats.stop();
     const detected = await Promise.all(models.map((m) => firstEventAt(m.key, 'DRIFT_DETECTED', backAt)));
     const healed = await Promise.all(models.map((m) => firstEventAt(m.key, 'HEALED', backAt)));
     const lost = (await Promise.all(models.map((m) => stateOf(m.key)))).filter((s) => s !== 'RUNNING').length;
@@ -321,6 +324,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
       { name: 'time to detect (s, dashboard back to last model DEGRADED)', value: seconds(Math.max(...detected.map((t) => (t ?? Infinity) - backAt))) },
       { name: 'time to heal (s, dashboard back to last model RUNNING)', value: seconds(Math.max(...healed.map((t) => (t ?? Infinity) - backAt))) },
       { name: 'time until every model answers (s, dashboard back)', value: seconds(answeringAt - backAt) },
+      { name: 'chats failed during the restart (of sent)', value: `${Object.values(failed).reduce((x, y) => x + y, 0)} of ${sent}` },
       mustBeZero('models lost', lost),
     ]);
     expect(lost).toBe(0);

@@ -99,6 +99,19 @@ describe('a model placement, step by step', () => {
 });
 
 describe('the cluster body and the ingress routes', () => {
+  it("an engine's own setup hook reaches the replicas, each app's build and the ingress as the variable Ray's workers read; Ray's stock engine gets none", () => {
+    const standin = { ...settings, engine: { ...STOCK_VLLM_ENGINE, server_cls: 'argus_standin.server:StandInLLMServer', worker_setup_hook: 'argus_standin.worker_setup.without_vllm' } };
+    const placement = nextPlacement(null, 'replace', { modelKey: KEY, modelId: MODEL, spec: spec(), marker: 'r1' }, standin);
+    const [app, ingress] = renderClusterBody([placement], [], standin).applications as Array<Record<string, any>>;
+    const hook = { __RAY_WORKER_PROCESS_SETUP_HOOK_ENV_VAR: 'argus_standin.worker_setup.without_vllm' };
+    expect(app?.runtime_env).toEqual({ env_vars: hook });
+    expect(app?.deployments[0].ray_actor_options.runtime_env.env_vars).toEqual({ ARGUS_MODEL_REVISION: 'r1', ...hook });
+    expect(ingress?.runtime_env).toEqual({ env_vars: hook });
+    const stock = renderClusterBody([step(null, 'replace', 'r1')], [], settings).applications as Array<Record<string, any>>;
+    expect(stock.map((a) => a.runtime_env)).toEqual([undefined, undefined]);
+    expect(stock[0]?.deployments[0].ray_actor_options.runtime_env.env_vars).toEqual({ ARGUS_MODEL_REVISION: 'r1' });
+  });
+
   it('carries every model app, the foreign apps as given, and the ingress with one route per model (candidates apart)', () => {
     const a = step(null, 'replace', 'r1');
     const b = nextPlacement(null, 'replace', { modelKey: 'svc-bob-20261129-175200-aaaa', modelId: 'bob-202611291752-tiny', spec: spec(), marker: 'r4' }, settings);
