@@ -24,6 +24,11 @@ DASHBOARD = os.environ.get("RAY_DASHBOARD_URL", "http://127.0.0.1:8265").rstrip(
 APPS_URL = f"{DASHBOARD}/api/serve/applications/"
 SERVE_HTTP = os.environ.get("ARGUS_SERVE_HTTP_URL", "http://127.0.0.1:8000").rstrip("/")
 MODEL_SOURCE = os.path.join(str(REPO_ROOT), ".data", "storage", "hf", "demo", "tiny-chat")
+# As the product renders stand-in apps (src/ray/serveConfig.ts, setupHookEnv): the builds, the
+# replicas and the ingress run the stand-in's setup hook, which keeps vLLM and torch out. Without
+# it each replica imports them (about 8 s of CPU), and on two cores this suite's replicas starting
+# together outlast its deadlines.
+STANDIN_RUNTIME_ENV = {"env_vars": {"__RAY_WORKER_PROCESS_SETUP_HOOK_ENV_VAR": "argus_standin.worker_setup.without_vllm"}}
 RAY_LOGS = Path(os.environ.get("RAY_TMPDIR", "/tmp/ray")) / "session_latest" / "logs"
 
 HTTP_TIMEOUT_S = 10.0
@@ -81,6 +86,7 @@ class ModelApp:
             "route_prefix": None,
             "import_path": "argus_serve.builders:build_model_app",
             "args": {"llm_config": llm_config},
+            "runtime_env": STANDIN_RUNTIME_ENV,
             "deployments": [{"name": deployment_name(self.model_id), "autoscaling_config": self.autoscaling}],
         }
 
@@ -131,6 +137,7 @@ def put(version: str, served: List[ModelApp], deployed: Optional[List[ModelApp]]
         "route_prefix": "/",
         "import_path": "argus_serve.builders:build_ingress_app",
         "args": {},
+        "runtime_env": STANDIN_RUNTIME_ENV,
         "deployments": [{"name": "ArgusIngress", "user_config": user_config(version, served)}],
     }
     body = {"applications": [ingress] + [app.serve_app() for app in deployed]}

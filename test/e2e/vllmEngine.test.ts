@@ -96,9 +96,9 @@ beforeAll(async () => {
   dashboard = config.serving.ray_dashboard_url;
   ingress = config.serving.ingress_url;
   await fetch(`${dashboard}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
-  // The cluster's reconciler watches the models after RUNNING: a look a second, Ray given two
+  // The cluster's reconciler watches the models after RUNNING: a look every 2 s, Ray given two
   // minutes to replace a dead engine itself (a vLLM replica takes about one to load here).
-  config.serving.reconcile = { interval_s: 1, replica_grace_s: 2, ray_recovery_wait_s: 120, remind_after_s: 5 };
+  config.serving.reconcile = { interval_s: 2, replica_grace_s: 2, ray_recovery_wait_s: 120, remind_after_s: 5 };
   stack = await startStack(config, { pollIntervalMs: 500 });
   await startClusterWorkflows(config);
   await ensureUser(stack.pool, ADMIN_USER_ID, true);
