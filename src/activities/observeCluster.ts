@@ -1,6 +1,6 @@
 import { listDesiredModels, listObservations, readClusterObservation, ReportedHealth, saveClusterObservation, saveObservations, StoredObservation } from '../db/observations';
 import { assessCluster, ModelObservation } from '../ray/clusterDrift';
-import { RayDashboardClient, RayRequestError } from '../ray/dashboardClient';
+import { RayRequestError } from '../ray/dashboardClient';
 import type { HealthNotice } from '../workflows/messages';
 import type { ActivityDependencies } from './dependencies';
 
@@ -34,7 +34,7 @@ export function observeClusterActivity(deps: ActivityDependencies) {
     const now = new Date();
     let raw: unknown;
     try {
-      raw = await readStatus(deps.dashboard);
+      raw = await deps.dashboard.getServeStatusJson();
     } catch (err) {
       if (!(err instanceof RayRequestError)) throw err;
       // Nothing is concluded about the models from a cluster that cannot be asked.
@@ -60,8 +60,6 @@ export function observeClusterActivity(deps: ActivityDependencies) {
     return { reachable: true, message: '', notices, orphans: assessment.orphans, ingressDrift: assessment.ingressDrift, counts };
   };
 }
-
-const readStatus = (dashboard: RayDashboardClient) => dashboard.getServeStatusJson();
 
 /**
  * What one look at a model means, given what was stored before:

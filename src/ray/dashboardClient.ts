@@ -61,7 +61,7 @@ export class RayDashboardClient {
    * validated: the managed apps' status (megabytes with thousands of models) is not walked.
    */
   async getForeignApplications(isManaged: (appName: string) => boolean): Promise<ServeApplication[]> {
-    return foreignApplicationsIn(await this.getServeDetailsJson(), isManaged);
+    return foreignApplicationsIn(await this.getServeStatusJson(), isManaged);
   }
 
   /**
@@ -70,26 +70,22 @@ export class RayDashboardClient {
    * deployment rather than every model's.
    */
   async getDeploymentDetails(appName: string, deploymentName: string): Promise<ServeDetails> {
-    return singleDeploymentView(await this.getServeDetailsJson(), appName, deploymentName);
+    return singleDeploymentView(await this.getServeStatusJson(), appName, deploymentName);
   }
 
   /** The names of every app Ray reports, their contents left unread. */
   async getApplicationNames(): Promise<string[]> {
-    return applicationNamesIn(await this.getServeDetailsJson());
+    return applicationNamesIn(await this.getServeStatusJson());
   }
 
   /** From one status read: every app's name, and one deployment of one app (as getDeploymentDetails). */
   async getApplicationNamesAndDeployment(appName: string, deploymentName: string): Promise<{ names: string[]; details: ServeDetails }> {
-    const raw = await this.getServeDetailsJson();
+    const raw = await this.getServeStatusJson();
     return { names: applicationNamesIn(raw), details: singleDeploymentView(raw, appName, deploymentName) };
   }
 
   /** The whole status as Ray sends it, unvalidated: the reconciler walks only what it compares. */
   async getServeStatusJson(): Promise<unknown> {
-    return this.getServeDetailsJson();
-  }
-
-  private async getServeDetailsJson(): Promise<unknown> {
     return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
   }
 

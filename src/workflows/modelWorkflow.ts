@@ -417,7 +417,6 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
    */
   async function heal() {
     const good = model.lastGood as Revision;
-    const interrupted = degradedInterrupted;
     const degradedAt = Date.now();
     const healed = async (by: 'ray' | 'repair', attempts = 0) => {
       markServing(good);
@@ -446,7 +445,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         `repair attempt ${attempt}: ${step === 'restart' ? 'restarting' : 'applying'} revision ${good.revision} again (${reason})`);
       try {
         const summary = `repair ${model.modelId}: ${step === 'restart' ? 'restart' : 'apply again'} revision ${good.revision} (attempt ${attempt})`;
-        const outcome = await applyAndWait(good, marker, true, { step, interrupted, summary });
+        const outcome = await applyAndWait(good, marker, true, { step, interrupted: degradedInterrupted, summary });
         if (outcome === 'superseded') return;
         return healed('repair', attempt);
       } catch (err) {
@@ -456,8 +455,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         model.transition('DEGRADED', `${reason}; repair attempt ${attempt} failed: ${failure.summary}`);
         await emit('REPAIR_FAILED', { revision: good.revision, attempt, error_summary: failure.summary, message: failure.message, retry_in_s: delayMs / 1000 },
           `repair attempt ${attempt} failed, trying again in ${delayMs / 1000} s: ${failure.summary}`);
-        await condition(() => interrupted() || model.isObservedHealthy(), delayMs);
-        if (interrupted()) return;
+        await condition(() => degradedInterrupted() || model.isObservedHealthy(), delayMs);
+        if (degradedInterrupted()) return;
         if (model.isObservedHealthy()) return healed('ray', attempt);
       }
     }
