@@ -107,13 +107,18 @@ async function chat(modelId: string): Promise<number> {
 /** 1-token chats to some models, four a second each, while a scenario runs. */
 function chatLoop(modelIds: string[]) {
   const failed: Record<string, number> = Object.fromEntries(modelIds.map((id) => [id, 0]));
+  // Which statuses failed and when, so a miss can be told apart (0 = no answer in 10 s).
+  const failures: string[] = [];
+  const startedAt = Date.now();
   let sent = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
       const codes = await Promise.all(modelIds.map(chat));
       codes.forEach((code, i) => {
-        if (code !== 200) failed[modelIds[i] as string] = (failed[modelIds[i] as string] ?? 0) + 1;
+        if (code === 200) return;
+        failed[modelIds[i] as string] = (failed[modelIds[i] as string] ?? 0) + 1;
+        failures.push(`${code} at ${Math.round((Date.now() - startedAt) / 1000)} s`);
       });
       sent += modelIds.length;
       await new Promise((r) => setTimeout(r, 250));
@@ -123,7 +128,7 @@ function chatLoop(modelIds: string[]) {
     async stop() {
       running = false;
       await loop;
-      return { sent, failed };
+      return { sent, failed, failures };
     },
   };
 }
@@ -169,7 +174,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
     const waitingReason = (await getModel(pool, placed.key))?.errorSummary ?? '';
     expect(await stateOf(placed.key)).toBe('DEGRADED');
 
-    const { failed } = await chats.stop(); // before the filler goes: its own removal is no failure
+    const { failed, failures } = await chats.stop(); // before the filler goes: its own removal is no failure
     const freedAt = Date.now();
     await removeModel(filler.key);
     await reaches(placed.key, 'RUNNING', (t) => t.includes('HEALED'));
@@ -185,6 +190,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
       { name: 'time to heal once GPUs freed (s)', value: seconds(healedAt && healedAt - freedAt) },
       { name: 'repairs (restarts with a new marker) until healed', value: repairs },
       mustBeZero('failed chats to the model on the surviving node', failed[filler.modelId] ?? 0),
+      { name: 'failed chats (status at seconds after the kill)', value: failures.join(', ') || 'none' },
       mustBeZero('models lost', (await stateOf(placed.key)) === 'DELETED' ? 0 : 1),
     ]);
   });
