@@ -7,6 +7,7 @@ lifecycle, placement groups); only the engine is replaced. It "loads" ``model_so
 local directory and fails like vLLM on a missing directory or a missing or malformed
 ``config.json``, then answers deterministically by echoing the last user message.
 
+A prompt ``env? NAME`` is answered ``NAME is set`` or ``NAME is not set`` (never the value).
 Knobs in ``engine_kwargs`` (accepted by the platform only where this class is configured):
   standin_load_delay_s   seconds to sleep while loading (a slow model)
   standin_fail_on_start  true or a message: raise while loading (a model that never starts)
@@ -82,6 +83,18 @@ def _last_user_text(messages: Any) -> str:
     return last
 
 
+# A prompt "env? NAME" is answered with whether NAME is set in the replica (never its value):
+# how tests see that a spec's env reached the replicas.
+_ENV_QUESTION = "env? "
+
+
+def _reply_to(prompt: str) -> str:
+    if prompt.startswith(_ENV_QUESTION):
+        name = prompt[len(_ENV_QUESTION):].strip()
+        return f"{name} is {'set' if name in os.environ else 'not set'}"
+    return f"echo: {prompt}"
+
+
 def _limit_words(text: str, limit: Any) -> Tuple[List[str], str]:
     """Splits the reply into word 'tokens' and keeps at most ``limit`` of them (one word ~ one
     token). Returns the kept words and the finish_reason."""
@@ -152,7 +165,7 @@ class StandInEngine(LLMEngine):
     async def chat(self, request, raw_request_info=None) -> AsyncGenerator[Any, None]:
         prompt = _last_user_text(request.messages)
         limit = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
-        words, finish = _limit_words(f"echo: {prompt}", limit)
+        words, finish = _limit_words(_reply_to(prompt), limit)
         rid = f"chatcmpl-{uuid.uuid4().hex}"
         if getattr(request, "stream", False):
             pieces = [{"delta": {"role": "assistant", "content": words[0]}}]
@@ -168,7 +181,7 @@ class StandInEngine(LLMEngine):
 
     async def completions(self, request, raw_request_info=None) -> AsyncGenerator[Any, None]:
         prompt = request.prompt if isinstance(request.prompt, str) else " ".join(map(str, request.prompt or []))
-        words, finish = _limit_words(f"echo: {prompt}", getattr(request, "max_tokens", None))
+        words, finish = _limit_words(_reply_to(prompt), getattr(request, "max_tokens", None))
         rid = f"cmpl-{uuid.uuid4().hex}"
         if getattr(request, "stream", False):
             pieces = [{"text": w if i == 0 else f" {w}"} for i, w in enumerate(words)]

@@ -30,7 +30,9 @@ export type ReadinessVia = 'ingress' | 'revision' | 'switch';
 
 export interface WatchReadinessInput {
   modelId: string;
+  /** Replicas that must be RUNNING; for an autoscaled model its floor (Ray's target moves with the load). */
   targetReplicas: number;
+  autoscaled?: boolean;
   rolloutMarker: string;
   /** Workflow-time deadline (epoch ms) after which the rollout has failed. */
   deadlineMs: number;
@@ -129,7 +131,7 @@ async function checkOnce(
     if (err instanceof RayRequestError) return { readyReplicas: 0, targetReplicas: input.targetReplicas, message: err.message };
     throw err;
   }
-  const assessment = assessModel(details, target.appName, target.deploymentName, input.targetReplicas, input.rolloutMarker);
+  const assessment = assessModel(details, target.appName, target.deploymentName, input.targetReplicas, input.rolloutMarker, input.autoscaled === true);
   switch (assessment.phase) {
     case 'failed': {
       const message = hideStorageRoot(assessment.message, deps);

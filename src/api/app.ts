@@ -18,6 +18,7 @@ import { docsRoutes } from './routes/docs';
 import { modelRoutes } from './routes/models';
 import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
+import { SpecPlatformSource } from './specPlatform';
 import { TokenCache } from './tokenCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
 
@@ -54,6 +55,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   });
   const dashboard = new RayDashboardClient(config.serving.ray_dashboard_url, 3_000);
   const serveStatus = new ServeStatusCache(dashboard);
+  const platform = new SpecPlatformSource(config, dashboard);
   const commands = new ModelCommands(pool, temporal, config);
 
   app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json'] }));
@@ -77,7 +79,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   const document = buildOpenApiDocument();
   app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
-  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, clusterId: config.serving.cluster_id }), modelRoutes({ pool, commands, config, serveStatus }));
+  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, clusterId: config.serving.cluster_id }), modelRoutes({ pool, commands, config, serveStatus, platform }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache }));
 

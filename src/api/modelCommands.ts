@@ -6,7 +6,7 @@ import { deleteUnstartedModel, findLiveModelBySuffix, getModel, insertModel, Mod
 import { ApiError, conflict, unavailable } from '../domain/apiError';
 import { modelIdPrefix, newModelKey, publicModelId } from '../domain/naming';
 import type { ServingSpec } from '../domain/servingSpec';
-import { deleteUpdate, deployUpdate, RequestAck, scaleUpdate } from '../workflows/messages';
+import { deleteUpdate, deployUpdate, RequestAck, ScaleRequest, scaleUpdate } from '../workflows/messages';
 import type { modelWorkflow, ModelWorkflowInput } from '../workflows/modelWorkflow';
 import { MODEL_ID, MODEL_STATE, USER_ID, workflowIdFor } from '../workflows/searchAttributes';
 
@@ -102,8 +102,10 @@ export class ModelCommands {
     return this.updateExisting(modelKey, (handle) => handle.executeUpdate(deployUpdate, { args: [spec] }));
   }
 
-  async scale(modelKey: string, numReplicas: number): Promise<RequestAck> {
-    return this.updateExisting(modelKey, (handle) => handle.executeUpdate(scaleUpdate, { args: [{ num_replicas: numReplicas }] }));
+  /** A number is a fixed replica count. */
+  async scale(modelKey: string, request: ScaleRequest | number): Promise<RequestAck> {
+    const body: ScaleRequest = typeof request === 'number' ? { num_replicas: request } : request;
+    return this.updateExisting(modelKey, (handle) => handle.executeUpdate(scaleUpdate, { args: [body] }));
   }
 
   async delete(modelKey: string): Promise<RequestAck> {

@@ -97,11 +97,28 @@ const configSchema = z
         llm: z
           .object({
             accelerator_type: z.string().min(1).nullable(),
+            /**
+             * The GPU types a spec may ask for (`accelerator_type`); null: only accelerator_type
+             * above. A comma-separated list from the environment.
+             */
+            accelerator_types: z
+              .preprocess((v) => (typeof v === 'string' ? v.split(',').map((t) => t.trim()).filter(Boolean) : v), z.array(z.string().min(1)).min(1).nullable())
+              .default(null),
             engine: z.string().min(1),
             engines: z.record(z.string(), engineSettingsSchema),
           })
           .strict()
           .refine((llm) => llm.engine in llm.engines, { message: 'engine must name one of llm.engines', path: ['engine'] }),
+        /** How fast autoscaled models react; users set their range, target and idle time. */
+        autoscaling: z
+          .object({
+            upscale_delay_s: z.coerce.number().min(0).max(3600),
+            downscale_delay_s: z.coerce.number().min(0).max(24 * 3600),
+            metrics_interval_s: z.coerce.number().positive().max(600),
+            look_back_period_s: z.coerce.number().positive().max(3600),
+          })
+          .strict()
+          .default({ upscale_delay_s: 10, downscale_delay_s: 60, metrics_interval_s: 2, look_back_period_s: 10 }),
         engine_probes: engineProbesSchema.default({ engine: null, base_url: null, sets: {} }),
         reconcile: z
           .object({
@@ -130,6 +147,12 @@ export function engineSettingsOf(config: AppConfig): EngineSettings {
   return settings;
 }
 
+/** The GPU types specs may ask for; the first is the default. */
+export function acceleratorTypesOf(config: AppConfig): string[] {
+  const { accelerator_types: types, accelerator_type: fallback } = config.serving.llm;
+  return types ?? (fallback ? [fallback] : []);
+}
+
 /** The probe URLs' base and paths readiness adds for the configured engine (none when no engine is set). */
 export function engineProbesFor(config: AppConfig): { baseUrl: string; paths: string[] } | undefined {
   const probes = config.serving.engine_probes;
@@ -156,7 +179,12 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_READINESS_TIMEOUT_S', ['serving', 'readiness_timeout_s']],
   ['ARGUS_SURGE_WAIT_S', ['serving', 'surge_wait_s']],
   ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
+  ['ARGUS_ACCELERATOR_TYPES', ['serving', 'llm', 'accelerator_types']],
   ['ARGUS_ENGINE', ['serving', 'llm', 'engine']],
+  ['ARGUS_AUTOSCALE_UPSCALE_DELAY_S', ['serving', 'autoscaling', 'upscale_delay_s']],
+  ['ARGUS_AUTOSCALE_DOWNSCALE_DELAY_S', ['serving', 'autoscaling', 'downscale_delay_s']],
+  ['ARGUS_AUTOSCALE_METRICS_INTERVAL_S', ['serving', 'autoscaling', 'metrics_interval_s']],
+  ['ARGUS_AUTOSCALE_LOOK_BACK_PERIOD_S', ['serving', 'autoscaling', 'look_back_period_s']],
   ['ARGUS_ENGINE_PROBES', ['serving', 'engine_probes', 'engine']],
   ['ARGUS_ENGINE_PROBE_URL', ['serving', 'engine_probes', 'base_url']],
   ['ARGUS_RECONCILE_INTERVAL_S', ['serving', 'reconcile', 'interval_s']],

@@ -29,6 +29,7 @@ export const EVENT_TYPES = [
   'REVISION_RETIRED', // the previous revision's app was removed
   'REVISION_DISCARDED', // a new revision that failed was removed; the serving one never stopped
   'SURGE_UNAVAILABLE', // the cluster cannot hold both revisions: the rollout replaces the model in place
+  'COLD_START_FAILED', // a model scaled to zero could not start a replica for a request; then healed as a drift
   'DRIFT_DETECTED', // the reconciler saw the model served other than asked (app missing, unhealthy, replicas short)
   'REPAIR_STARTED', // the model's last good revision is applied again (Ray did not recover it by itself)
   'REPAIR_FAILED', // a repair did not bring the model back; retried with backoff

@@ -1,15 +1,31 @@
 import YAML from 'yaml';
 import { z } from 'zod';
 import { badRequest, unprocessable } from './apiError';
+import { autoscalingInputSchema, checkAutoscaling } from './autoscaling';
 import { ALLOWED_ENGINE_KWARGS, EngineKwargs, engineKwargsJsonSchema, engineKwargsSchema } from './engineKwargs';
+import { isRepoIdLike, resolveRepoId } from './modelRepo';
 import { MAX_MODEL_SOURCE_LENGTH, MODEL_SOURCE_SHAPE, resolveModelSource } from './modelSourcePath';
 import { suffixSchema } from './naming';
+import type { ModelRepoRef, ServingSpec } from './servingSpecTypes';
+
+export * from './servingSpecTypes';
+import { replicasAtStart } from './servingSpecTypes';
+import { parallelismFor } from './parallelism';
+import { checkEnv, envInputSchema } from './replicaEnv';
+import { checkResources, resourcesInputSchema } from './replicaResources';
 
 /** Resource bounds; values outside them are 422 (contract section 4), wrong types are 400. */
 export const MAX_REPLICAS = 64;
-export const MAX_GPUS_PER_REPLICA = 8;
+/** Where the cluster's nodes cannot be read: one node of this many GPUs. */
+export const DEFAULT_NODE_GPUS = 8;
+/** What the OpenAPI document states; the real bound is what the cluster's nodes can hold (parallelism.ts). */
+export const MAX_GPUS_PER_REPLICA = 1024;
+export const MAX_DESCRIPTION_LENGTH = 1000;
 export const MIN_READINESS_TIMEOUT_S = 30;
 export const MAX_READINESS_TIMEOUT_S = 6 * 3600;
+
+/** A repo id as the document states it (modelRepo.ts says the whole rule). */
+const REPO_ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9][A-Za-z0-9._\/-]*)?$/;
 
 /**
  * How the OpenAPI document states a resource range. The schema itself accepts any number so
@@ -23,13 +39,17 @@ export const servingSpecInputSchema = z
     model_id: suffixSchema.describe('Suffix of the public model name, e.g. qwen-0.5b'),
     model_source: z
       .string()
-      .describe('Local path: /private/hf/..., $HOME/..., or $HOME/common/hf/... (printable ASCII without "%" or "\\"; see the path rules)')
+      .describe(
+        'Local path: /private/hf/..., $HOME/..., or $HOME/common/hf/... (printable ASCII without "%" or "\\"; see the path rules), ' +
+          'or a repo id org/name[@revision] staged in the shared Hugging Face cache under /private/hf/hub',
+      )
       // The document states the character rules; resolveModelSource enforces them with messages that name the rule.
-      .meta({ override: { pattern: MODEL_SOURCE_SHAPE.source, maxLength: MAX_MODEL_SOURCE_LENGTH } }),
-    num_replicas: z.number().describe(`Replicas, 1-${MAX_REPLICAS}`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
+      .meta({ override: { anyOf: [{ pattern: MODEL_SOURCE_SHAPE.source }, { pattern: REPO_ID_SHAPE.source }], maxLength: MAX_MODEL_SOURCE_LENGTH } }),
+    num_replicas: z.number().describe(`Replicas, 1-${MAX_REPLICAS} (or autoscaling instead)`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
+    autoscaling: autoscalingInputSchema.optional(),
     gpus_per_replica: z
       .number()
-      .describe(`GPUs per replica (tensor parallel size), 1-${MAX_GPUS_PER_REPLICA}`)
+      .describe('GPUs per replica: tensor parallel within a node, pipeline parallel across nodes when larger than one node; at most what the cluster\'s nodes hold')
       .meta({ override: wholeNumber(1, MAX_GPUS_PER_REPLICA) })
       .optional(),
     engine_kwargs: z
@@ -42,26 +62,32 @@ export const servingSpecInputSchema = z
       .describe(`Seconds a rollout may take to become ready, ${MIN_READINESS_TIMEOUT_S}-${MAX_READINESS_TIMEOUT_S}`)
       .meta({ override: wholeNumber(MIN_READINESS_TIMEOUT_S, MAX_READINESS_TIMEOUT_S) })
       .optional(),
+    env: envInputSchema.optional(),
+    resources: resourcesInputSchema.optional(),
+    accelerator_type: z.string().describe("GPU type of the replicas, one of the platform's (GET /api/v2/serve/status lists them); default the platform's").optional(),
+    description: z.string().describe(`What the model serves, for people (at most ${MAX_DESCRIPTION_LENGTH} characters)`).optional(),
   })
   .strict()
   .meta({ id: 'ServingSpec', example: { model_id: 'qwen-0.5b', model_source: '$HOME/common/hf/Qwen/Qwen2.5-0.5B-Instruct', num_replicas: 1, gpus_per_replica: 1 } });
 
-/** A validated spec with macros expanded: what workflows carry and `resolved_spec_yaml` shows. */
-export interface ServingSpec {
-  model_id_suffix: string;
-  /** Logical path under /private, never the storage root it maps to. */
-  model_source: string;
-  num_replicas: number;
-  gpus_per_replica: number;
-  engine_kwargs: EngineKwargs;
-  /** Per-model override of the platform's readiness deadline. */
-  readiness_timeout_s: number | null;
+/** What the platform offers, as the API sees it when it validates a spec. */
+export interface SpecPlatform {
+  /** Accelerator types a spec may ask for; the first is the default. Empty: none may be asked for. */
+  acceleratorTypes: readonly string[];
+  /** GPUs of each node of the cluster. */
+  nodeGpus: readonly number[];
+  /** Where the logical /private paths live, for resolving repo ids; null: repo ids are not served. */
+  storageRoot: string | null;
 }
+
+export const DEFAULT_PLATFORM: SpecPlatform = { acceleratorTypes: [], nodeGpus: [DEFAULT_NODE_GPUS], storageRoot: null };
 
 export interface SpecRules {
   userId: string;
   allowStandInKnobs: boolean;
+  platform?: SpecPlatform;
 }
+
 
 function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues
@@ -97,11 +123,17 @@ export function validateServingSpec(document: unknown, rules: SpecRules): Servin
   const parsed = servingSpecInputSchema.safeParse(document);
   if (!parsed.success) throw badRequest('invalid_spec', describeIssues(parsed.error.issues));
   const input = parsed.data;
+  const platform = rules.platform ?? DEFAULT_PLATFORM;
 
-  const numReplicas = input.num_replicas ?? 1;
+  if (input.num_replicas !== undefined && input.autoscaling !== undefined) {
+    throw unprocessable('invalid_resources', 'set either num_replicas (a fixed count) or autoscaling (a range), not both', { field: 'autoscaling' });
+  }
+  const autoscaling = input.autoscaling ? checkAutoscaling(input.autoscaling) : null;
+  const numReplicas = autoscaling ? replicasAtStart(autoscaling) : (input.num_replicas ?? 1);
   const gpusPerReplica = input.gpus_per_replica ?? 1;
   checkReplicas(numReplicas);
   checkResource('gpus_per_replica', gpusPerReplica, MAX_GPUS_PER_REPLICA);
+  const parallelism = parallelismFor(gpusPerReplica, platform.nodeGpus);
   const timeout = input.readiness_timeout_s;
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < MIN_READINESS_TIMEOUT_S || timeout > MAX_READINESS_TIMEOUT_S)) {
     throw unprocessable(
@@ -111,14 +143,48 @@ export function validateServingSpec(document: unknown, rules: SpecRules): Servin
     );
   }
 
-  return {
+  const source = resolveSource(input.model_source, rules.userId, platform);
+  const spec: ServingSpec = {
     model_id_suffix: input.model_id,
-    model_source: resolveModelSource(input.model_source, rules.userId),
+    model_source: source.path,
     num_replicas: numReplicas,
     gpus_per_replica: gpusPerReplica,
     engine_kwargs: parseEngineKwargs(input.engine_kwargs ?? {}, rules.allowStandInKnobs),
     readiness_timeout_s: timeout ?? null,
   };
+  // Only what was set is added: a spec without the newer fields stays equal to one stored before them.
+  if (autoscaling) spec.autoscaling = autoscaling;
+  if (input.env !== undefined && Object.keys(input.env).length > 0) spec.env = checkEnv(input.env);
+  if (input.resources !== undefined && Object.keys(input.resources).length > 0) spec.resources = checkResources(input.resources);
+  if (input.accelerator_type !== undefined) spec.accelerator_type = checkAcceleratorType(input.accelerator_type, platform);
+  if (input.description !== undefined) spec.description = checkDescription(input.description);
+  if (source.repo) spec.model_repo = source.repo;
+  if (parallelism.pipeline_parallel_size > 1) spec.parallelism = parallelism;
+  return spec;
+}
+
+function resolveSource(raw: string, userId: string, platform: SpecPlatform): { path: string; repo: ModelRepoRef | null } {
+  if (!isRepoIdLike(raw)) return { path: resolveModelSource(raw, userId), repo: null };
+  if (platform.storageRoot === null) {
+    throw unprocessable('model_not_staged', `model_source ${raw} is a repo id, and this platform serves only local paths`, { field: 'model_source' });
+  }
+  const resolved = resolveRepoId(raw, platform.storageRoot);
+  return { path: resolved.logical_path, repo: { repo_id: resolved.repo_id, revision: resolved.revision, commit: resolved.commit } };
+}
+
+function checkAcceleratorType(value: string, platform: SpecPlatform): string {
+  if (platform.acceleratorTypes.includes(value)) return value;
+  const offered = platform.acceleratorTypes.length > 0 ? `one of ${platform.acceleratorTypes.join(', ')}` : 'left out: this platform offers no choice of accelerator';
+  throw unprocessable('invalid_accelerator_type', `accelerator_type ${JSON.stringify(value)} is not offered here; it must be ${offered}`, { field: 'accelerator_type' });
+}
+
+function checkDescription(value: string): string | null {
+  if (value.length > MAX_DESCRIPTION_LENGTH) {
+    throw badRequest('invalid_spec', `description must be at most ${MAX_DESCRIPTION_LENGTH} characters (got ${value.length})`, { field: 'description' });
+  }
+  // Tabs and newlines are text; other control characters would corrupt a terminal or a page.
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw badRequest('invalid_spec', 'description must not contain control characters', { field: 'description' });
+  return value.trim() === '' ? null : value;
 }
 
 /**
@@ -138,13 +204,22 @@ export function parseSpecYaml(text: string): unknown {
 
 /** The spec as `resolved_spec_yaml` shows it: user-facing names, logical paths. */
 export function specToYaml(spec: ServingSpec): string {
-  const doc: Record<string, unknown> = {
-    model_id: spec.model_id_suffix,
-    model_source: spec.model_source,
-    num_replicas: spec.num_replicas,
-    gpus_per_replica: spec.gpus_per_replica,
-  };
+  const doc: Record<string, unknown> = { model_id: spec.model_id_suffix, model_source: spec.model_source };
+  if (spec.autoscaling) doc.autoscaling = spec.autoscaling;
+  else doc.num_replicas = spec.num_replicas;
+  doc.gpus_per_replica = spec.gpus_per_replica;
   if (Object.keys(spec.engine_kwargs).length > 0) doc.engine_kwargs = spec.engine_kwargs;
   if (spec.readiness_timeout_s !== null) doc.readiness_timeout_s = spec.readiness_timeout_s;
-  return YAML.stringify(doc);
+  if (spec.env && Object.keys(spec.env).length > 0) doc.env = spec.env;
+  if (spec.resources) doc.resources = spec.resources;
+  if (spec.accelerator_type) doc.accelerator_type = spec.accelerator_type;
+  if (spec.description) doc.description = spec.description;
+  const yaml = new YAML.Document(doc);
+  // The snapshot a repo id resolved to is what is served; the id it came from is kept beside it.
+  if (spec.model_repo) {
+    const source = yaml.get('model_source', true) as YAML.Scalar;
+    source.comment = ` ${spec.model_repo.repo_id}@${spec.model_repo.revision}`;
+  }
+  return yaml.toString();
 }
+

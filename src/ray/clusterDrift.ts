@@ -40,6 +40,8 @@ export interface ModelObservation {
   message: string;
   /** Ray cannot place some replicas for want of resources (its message says so). */
   unscheduled?: boolean;
+  /** A model scaled to zero could not start a replica for a request. */
+  coldStartFailed?: boolean;
 }
 
 export interface ClusterAssessment {
@@ -52,6 +54,8 @@ export interface ClusterAssessment {
 
 interface RawDeployment {
   status?: string;
+  status_trigger?: string;
+  target_num_replicas?: number;
   message?: string;
   replicas?: Array<{ state?: string }>;
 }
@@ -98,16 +102,23 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     return { ...base, health: 'short', running: 0, message: firstLine(app.message) || `deployment ${entry.deploymentName} not listed (app ${app.status ?? 'unknown'})` };
   }
   const running = (deployment.replicas ?? []).filter((r) => r.state === 'RUNNING').length;
+  // An autoscaled model's target moves with its load above its floor (entry.targetReplicas), which is what it must keep.
+  const seen = { ...base, target: Math.max(entry.targetReplicas, deployment.target_num_replicas ?? 0) };
   if (deployment.status === 'UNHEALTHY' || deployment.status === 'DEPLOY_FAILED') {
-    return { ...base, health: 'unhealthy', running, message: summarizeRayMessage(deployment.message || app.message || `deployment ${deployment.status}`) };
+    const message = summarizeRayMessage(deployment.message || app.message || `deployment ${deployment.status}`);
+    // Ray keeps such an app UNHEALTHY (never DEPLOY_FAILED) and retries; the request that woke it is answered 503 by the ingress.
+    if (entry.targetReplicas === 0 && running === 0 && deployment.status_trigger === 'REPLICA_STARTUP_FAILED') {
+      return { ...seen, health: 'unhealthy', running, message: `cold start failed: ${message}`, coldStartFailed: true };
+    }
+    return { ...seen, health: 'unhealthy', running, message };
   }
   if (running < entry.targetReplicas) {
     const waiting = describeUnscheduledReplicas(deployment.message ?? '');
-    if (waiting) return { ...base, health: 'short', running, message: waiting, unscheduled: true };
+    if (waiting) return { ...seen, health: 'short', running, message: waiting, unscheduled: true };
     const states = (deployment.replicas ?? []).map((r) => r.state).join(', ');
-    return { ...base, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}` };
+    return { ...seen, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}` };
   }
-  return { ...base, health: 'healthy', running, message: '' };
+  return { ...seen, health: 'healthy', running, message: '' };
 }
 
 /** The ingress must be there and route exactly the desired models, each to its routed app. */

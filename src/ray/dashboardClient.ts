@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { aliveNodesIn, type ClusterNode } from './clusterNodes';
 import type { ServeApplication, ServeDeployBody } from './serveConfig';
 import { applicationNamesIn, foreignApplicationsIn, ServeDetails, serveDetailsSchema, singleDeploymentView } from './serveStatus';
 
@@ -87,6 +88,11 @@ export class RayDashboardClient {
   /** The whole status as Ray sends it, unvalidated: the reconciler walks only what it compares. */
   async getServeStatusJson(): Promise<unknown> {
     return JSON.parse(await call(`${this.baseUrl}/api/serve/applications/`, { method: 'GET' }, this.timeoutMs));
+  }
+
+  /** The cluster's alive nodes and their GPUs (Ray's state API). */
+  async getNodes(): Promise<ClusterNode[]> {
+    return aliveNodesIn(JSON.parse(await call(`${this.baseUrl}/api/v0/nodes?limit=10000`, { method: 'GET' }, this.timeoutMs)));
   }
 
   /** The last `lines` lines of an actor's stdout (a dead one's too, while its node keeps the file). */

@@ -1,6 +1,9 @@
 import { type AppConfig, engineSettingsOf, type EngineSettings } from '../config/config';
-import type { ServingSpec } from '../domain/servingSpec';
+import type { AutoscalingSpec } from '../domain/autoscaling';
+import { replicasAtStart } from '../domain/autoscaling';
+import { parallelismOf, type ServingSpec } from '../domain/servingSpec';
 import { toStoragePath } from '../domain/modelSourcePath';
+import { gibToBytes } from '../domain/replicaResources';
 
 /** Platform settings that shape every rendered config; users never set these. */
 export interface RenderSettings {
@@ -14,6 +17,32 @@ export interface RenderSettings {
   acceleratorType: string | null;
   /** What the platform sets for the engine replicas run (config/dev.yaml, serving.llm.engines). */
   engine: EngineSettings;
+  /** How fast autoscaled models react (serving.autoscaling; default its defaults); the user sets the range, target and idle time. */
+  autoscaling?: AutoscalingTiming;
+}
+
+/** config/dev.yaml's serving.autoscaling. */
+export const DEFAULT_AUTOSCALING_TIMING: AutoscalingTiming = { upscale_delay_s: 10, downscale_delay_s: 60, metrics_interval_s: 2, look_back_period_s: 10 };
+
+/** The autoscaler's timings the platform sets for every autoscaled model. */
+export interface AutoscalingTiming {
+  upscale_delay_s: number;
+  downscale_delay_s: number;
+  metrics_interval_s: number;
+  look_back_period_s: number;
+}
+
+/** Ray Serve's autoscaling_config, every field the platform means set (see renderAutoscaling). */
+export interface RayAutoscalingConfig {
+  min_replicas: number;
+  max_replicas: number;
+  initial_replicas: number;
+  target_ongoing_requests?: number;
+  upscale_delay_s?: number;
+  downscale_delay_s?: number;
+  downscale_to_zero_delay_s?: number;
+  metrics_interval_s?: number;
+  look_back_period_s?: number;
 }
 
 /** Ray Serve LLM's stock vLLM server with Ray's own defaults: the GPU engine of production. */
@@ -30,7 +59,13 @@ export const STOCK_VLLM_ENGINE: EngineSettings = {
 };
 
 export function renderSettingsOf(config: AppConfig): RenderSettings {
-  return { appName: config.serving.app_name, storageRoot: config.serving.storage_root, acceleratorType: config.serving.llm.accelerator_type, engine: engineSettingsOf(config) };
+  return {
+    appName: config.serving.app_name,
+    storageRoot: config.serving.storage_root,
+    acceleratorType: config.serving.llm.accelerator_type,
+    engine: engineSettingsOf(config),
+    autoscaling: config.serving.autoscaling,
+  };
 }
 
 export interface LlmConfig {
@@ -44,7 +79,7 @@ export interface LlmConfig {
    * (max_constructor_retry_count). In configs rendered before replicas and the revision marker
    * moved to the deployment override, it held num_replicas.
    */
-  deployment_config?: { num_replicas?: number; max_constructor_retry_count?: number };
+  deployment_config?: { num_replicas?: number; max_constructor_retry_count?: number; ray_actor_options?: ReplicaActorOptions };
   runtime_env?: { env_vars: Record<string, string> };
   server_cls?: string;
 }
@@ -57,11 +92,18 @@ export interface LlmConfig {
 export interface DeploymentOverride {
   name: string;
   /** Ray Serve LLM sets min = max = 1 by default, which a plain num_replicas cannot override. */
-  autoscaling_config: { min_replicas: number; max_replicas: number; initial_replicas: number };
+  autoscaling_config: RayAutoscalingConfig;
   /** Replaces the options the server class rendered, so it repeats what they hold. */
-  ray_actor_options: { num_cpus?: number; runtime_env: { env_vars: Record<string, string>; worker_process_setup_hook?: string } };
+  ray_actor_options: ReplicaActorOptions & { runtime_env: { env_vars: Record<string, string>; worker_process_setup_hook?: string } };
   health_check_period_s?: number;
   health_check_timeout_s?: number;
+}
+
+/** The replica actor's own resources; the server class adds them to the first placement bundle. */
+export interface ReplicaActorOptions {
+  num_cpus?: number;
+  /** Bytes. */
+  memory?: number;
 }
 
 export interface ServeApplication {
@@ -105,17 +147,53 @@ export function setupHookEnv(engine: Pick<EngineSettings, 'worker_setup_hook'>):
  */
 export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: RenderSettings): LlmConfig {
   const engine = settings.engine;
+  const layout = parallelismOf(spec);
+  const parallel: Record<string, number> = { tensor_parallel_size: layout.tensor_parallel_size };
+  if (layout.pipeline_parallel_size > 1) parallel.pipeline_parallel_size = layout.pipeline_parallel_size;
   const config: LlmConfig = {
     model_loading_config: { model_id: modelId, model_source: toStoragePath(spec.model_source, settings.storageRoot) },
     // The platform's engine arguments win: they are what the engine's tier can hold.
-    engine_kwargs: { ...spec.engine_kwargs, tensor_parallel_size: spec.gpus_per_replica, ...engine.engine_kwargs },
+    engine_kwargs: { ...spec.engine_kwargs, ...parallel, ...engine.engine_kwargs },
   };
   if (engine.accelerator_config) config.accelerator_config = engine.accelerator_config;
-  else if (settings.acceleratorType) config.accelerator_type = settings.acceleratorType;
+  else if (spec.accelerator_type ?? settings.acceleratorType) config.accelerator_type = (spec.accelerator_type ?? settings.acceleratorType) as string;
   if (engine.placement_bundles) config.placement_group_config = { bundles: engine.placement_bundles };
-  if (engine.max_constructor_retry_count !== null) config.deployment_config = { max_constructor_retry_count: engine.max_constructor_retry_count };
+  const deploymentConfig: NonNullable<LlmConfig['deployment_config']> = {};
+  if (engine.max_constructor_retry_count !== null) deploymentConfig.max_constructor_retry_count = engine.max_constructor_retry_count;
+  // The server class sizes the replica's first placement bundle from these, so they must be in
+  // the model's definition too, not only in the override (a change reloads the model).
+  const actor = replicaActorOptions(spec, engine);
+  if (spec.resources && Object.keys(actor).length > 0) deploymentConfig.ray_actor_options = actor;
+  if (Object.keys(deploymentConfig).length > 0) config.deployment_config = deploymentConfig;
   if (engine.server_cls) config.server_cls = engine.server_cls;
   return config;
+}
+
+function replicaActorOptions(spec: ServingSpec, engine: EngineSettings): ReplicaActorOptions {
+  const cpus = spec.resources?.cpus_per_replica ?? engine.replica_num_cpus;
+  const memory = spec.resources?.memory_gib_per_replica;
+  return { ...(cpus !== null && cpus !== undefined ? { num_cpus: cpus } : {}), ...(memory !== undefined ? { memory: gibToBytes(memory) } : {}) };
+}
+
+/**
+ * Ray Serve's autoscaling_config for a spec. An override replaces Ray Serve LLM's defaults as a
+ * whole (unset fields fall back to Serve's own: a target of 2, a 600 s downscale delay), so an
+ * autoscaled model gets every field set. A fixed count is min = max = initial.
+ */
+export function renderAutoscaling(spec: ServingSpec, timing: AutoscalingTiming): RayAutoscalingConfig {
+  const range: AutoscalingSpec | null | undefined = spec.autoscaling;
+  if (!range) return { min_replicas: spec.num_replicas, max_replicas: spec.num_replicas, initial_replicas: spec.num_replicas };
+  return {
+    min_replicas: range.min_replicas,
+    max_replicas: range.max_replicas,
+    initial_replicas: replicasAtStart(range),
+    target_ongoing_requests: range.target_ongoing_requests,
+    upscale_delay_s: timing.upscale_delay_s,
+    downscale_delay_s: timing.downscale_delay_s,
+    ...(range.min_replicas === 0 ? { downscale_to_zero_delay_s: range.idle_timeout_s } : {}),
+    metrics_interval_s: timing.metrics_interval_s,
+    look_back_period_s: timing.look_back_period_s,
+  };
 }
 
 /**
@@ -124,14 +202,14 @@ export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: Re
  * what tells the previous revision's status apart from the new one's).
  */
 export function renderDeploymentOverride(modelId: string, spec: ServingSpec, marker: string, settings: RenderSettings): DeploymentOverride {
-  const replicas = spec.num_replicas;
   const engine = settings.engine;
   return {
     name: deploymentNameFor(modelId, engine.server_cls),
-    autoscaling_config: { min_replicas: replicas, max_replicas: replicas, initial_replicas: replicas },
+    autoscaling_config: renderAutoscaling(spec, settings.autoscaling ?? DEFAULT_AUTOSCALING_TIMING),
     ray_actor_options: {
-      ...(engine.replica_num_cpus !== null ? { num_cpus: engine.replica_num_cpus } : {}),
-      runtime_env: { env_vars: { ARGUS_MODEL_REVISION: marker, ...setupHookEnv(engine) }, worker_process_setup_hook: engine.worker_setup_hook ?? LLM_WORKER_SETUP_HOOK },
+      ...replicaActorOptions(spec, engine),
+      // The user's variables first: the platform's own (refused in specs anyway) always win.
+      runtime_env: { env_vars: { ...spec.env, ARGUS_MODEL_REVISION: marker, ...setupHookEnv(engine) }, worker_process_setup_hook: engine.worker_setup_hook ?? LLM_WORKER_SETUP_HOOK },
     },
     ...(engine.health_check_period_s !== null ? { health_check_period_s: engine.health_check_period_s } : {}),
     ...(engine.health_check_timeout_s !== null ? { health_check_timeout_s: engine.health_check_timeout_s } : {}),

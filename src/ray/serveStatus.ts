@@ -113,6 +113,8 @@ export function assessModel(
   deploymentName: string,
   targetReplicas: number,
   expectedMarker?: string,
+  /** An autoscaled deployment: `targetReplicas` is its floor, and Ray's own target may be anything above. */
+  autoscaled = false,
 ): ModelAssessment {
   const app = details.applications[appName];
   if (!app) return { phase: 'absent', message: `application ${appName} is not on the cluster` };
@@ -127,7 +129,8 @@ export function assessModel(
   }
   if (deployment.status === 'DEPLOY_FAILED') return { phase: 'failed', message: deployment.message || app.message };
   const readyReplicas = deployment.replicas.filter((r) => r.state === 'RUNNING').length;
-  if (deployment.status === 'HEALTHY' && readyReplicas >= targetReplicas && (deployment.target_num_replicas ?? targetReplicas) === targetReplicas) {
+  const targetAsAsked = autoscaled || (deployment.target_num_replicas ?? targetReplicas) === targetReplicas;
+  if (deployment.status === 'HEALTHY' && readyReplicas >= targetReplicas && targetAsAsked) {
     return { phase: 'healthy', readyReplicas, targetReplicas };
   }
   const states = deployment.replicas.map((r) => r.state).join(', ');

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ModelState } from '../domain/lifecycle';
-import type { ServingSpec } from '../domain/servingSpec';
+import type { ScaleRequest, ServingSpec } from '../domain/servingSpecTypes';
 
 /**
  * Why updates and not signals: the API must answer 202 only for a request the workflow has
@@ -19,7 +19,9 @@ export interface RequestAck {
 }
 
 export const deployUpdate = defineUpdate<RequestAck, [ServingSpec]>('deploy');
-export const scaleUpdate = defineUpdate<RequestAck, [{ num_replicas: number }]>('scale');
+export type { ScaleRequest };
+
+export const scaleUpdate = defineUpdate<RequestAck, [ScaleRequest]>('scale');
 export const deleteUpdate = defineUpdate<RequestAck, []>('delete');
 
 export interface ModelView {
@@ -53,6 +55,8 @@ export interface HealthNotice {
   target: number;
   /** Ray waits for resources to place replicas (a lost node): restarting would not make room. */
   unscheduled?: boolean;
+  /** A model scaled to zero could not start a replica for a request (Ray keeps retrying). */
+  coldStartFailed?: boolean;
   /** When the reconciler saw it (epoch ms): a notice older than the model's last rollout is stale. */
   observedAt: number;
 }

@@ -1,5 +1,5 @@
 import type { EventType, ModelState } from '../domain/lifecycle';
-import type { ServingSpec } from '../domain/servingSpec';
+import { sameSpec, type ScaleRequest, type ServingSpec, specForEvents, withScale } from '../domain/servingSpecTypes';
 import type { HealthNotice, ModelView, RequestAck } from './messages';
 
 /** A spec at a revision: what a rollout applies and what a rollback restores. */
@@ -40,11 +40,6 @@ export interface ModelSnapshot {
 
 export class RequestRefused extends Error {}
 
-const sameSpec = (a: ServingSpec, b: ServingSpec): boolean => {
-  const canonical = (s: ServingSpec) =>
-    JSON.stringify({ ...s, engine_kwargs: Object.fromEntries(Object.entries(s.engine_kwargs).sort(([x], [y]) => (x < y ? -1 : 1))) });
-  return canonical(a) === canonical(b);
-};
 
 /**
  * The state of one model as its workflow sees it. Message handlers call the accept* methods,
@@ -152,18 +147,29 @@ export class ModelEntity {
     const revision = isFirst ? 1 : this.s.latest.revision + 1;
     this.s.latest = { revision, spec, kind: 'deploy' };
     this.s.state = 'QUEUED';
-    const event = this.event('DEPLOY_REQUESTED', { revision, spec });
+    const event = this.event('DEPLOY_REQUESTED', { revision, spec: specForEvents(spec) });
     return { ack: this.ack(true), event };
   }
 
-  acceptScale(numReplicas: number): { ack: RequestAck; event: ModelEvent | null } {
+  /**
+   * A new replica count or range. (Older histories carry `{ num_replicas }` alone, which is the
+   * same request: a fixed count.)
+   */
+  acceptScale(request: ScaleRequest): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
     const base = this.baseSpec();
-    if (numReplicas === base.num_replicas && !this.retriable()) return { ack: this.ack(false), event: null };
+    const scaled = withScale(base, request);
+    if (sameSpec(scaled, base) && !this.retriable()) return { ack: this.ack(false), event: null };
     const revision = this.s.latest.revision + 1;
-    this.s.latest = { revision, spec: { ...base, num_replicas: numReplicas }, kind: 'scale' };
+    this.s.latest = { revision, spec: scaled, kind: 'scale' };
     this.s.state = 'QUEUED';
-    const event = this.event('SCALE_REQUESTED', { revision, from_replicas: base.num_replicas, num_replicas: numReplicas });
+    const event = this.event('SCALE_REQUESTED', {
+      revision,
+      from_replicas: base.num_replicas,
+      num_replicas: scaled.num_replicas,
+      ...(base.autoscaling ? { from_autoscaling: base.autoscaling } : {}),
+      ...(scaled.autoscaling ? { autoscaling: scaled.autoscaling } : {}),
+    });
     return { ack: this.ack(true), event };
   }
 

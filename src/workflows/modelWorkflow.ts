@@ -19,7 +19,7 @@ import type { ApplyResult } from '../activities/applyModelToCluster';
 import type { PlacementStep } from '../ray/modelPlacement';
 import type { ReadinessProgress, ReadinessVia } from '../activities/readiness';
 import { redefines } from '../domain/revisions';
-import type { ServingSpec } from '../domain/servingSpec';
+import { replicaFloor, type ServingSpec } from '../domain/servingSpecTypes';
 import { deleteUpdate, deployUpdate, HealthNotice, healthNoticeSignal, modelQuery, RequestAck, scaleUpdate } from './messages';
 import { ModelEntity, ModelEvent, ModelSnapshot, RequestRefused, Revision } from './modelEntity';
 import { MODEL_STATE } from './searchAttributes';
@@ -120,7 +120,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     }
   };
   setHandler(deployUpdate, async (spec) => acknowledge(model.acceptDeploy(spec)), { validator: (_spec) => acceptsChanges() });
-  setHandler(scaleUpdate, async ({ num_replicas }) => acknowledge(model.acceptScale(num_replicas)), { validator: (_request) => acceptsChanges() });
+  setHandler(scaleUpdate, async (request) => acknowledge(model.acceptScale(request)), { validator: (_request) => acceptsChanges() });
   setHandler(deleteUpdate, async () => acknowledge(model.acceptDelete()));
   setHandler(modelQuery, () => model.view());
   setHandler(healthNoticeSignal, (notice) => model.observe(notice));
@@ -215,7 +215,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
             {
               modelId: model.modelId,
               modelKey: model.modelKey,
-              targetReplicas: revision.spec.num_replicas,
+              targetReplicas: replicaFloor(revision.spec),
+              ...(revision.spec.autoscaling ? { autoscaled: true } : {}),
               rolloutMarker: target.marker,
               deadlineMs,
               lastProgress: last,
@@ -423,12 +424,12 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await emit('HEALED', { revision: good.revision, by, repair_attempts: attempts, degraded_for_s: Math.round((Date.now() - degradedAt) / 1000) },
         by === 'ray' ? `serving revision ${good.revision} again (Ray recovered it)` : `serving revision ${good.revision} again (repaired)`);
     };
-    const drift: HealthNotice = model.observation ?? { health: 'degraded', message: model.view().error_summary ?? 'degraded', running: 0, target: good.spec.num_replicas, observedAt: Date.now() };
+    const drift: HealthNotice = model.observation ?? { health: 'degraded', message: model.view().error_summary ?? 'degraded', running: 0, target: replicaFloor(good.spec), observedAt: Date.now() };
     // A run continued as new while DEGRADED carries its reason in the error summary.
     const reason = model.observation ? describeDrift(drift) : (model.view().error_summary ?? 'degraded');
     if (model.state === 'RUNNING') {
       model.transition('DEGRADED', reason);
-      await emit('DRIFT_DETECTED', { revision: good.revision, kind: drift.health, message: drift.message, running_replicas: drift.running, target_replicas: drift.target },
+      await emit(drift.coldStartFailed ? 'COLD_START_FAILED' : 'DRIFT_DETECTED', { revision: good.revision, kind: drift.health, message: drift.message, running_replicas: drift.running, target_replicas: drift.target },
         `replicas ready ${drift.running}/${drift.target}: ${drift.message}`);
     }
     if (drift.health !== 'missing') {

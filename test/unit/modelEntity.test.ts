@@ -30,7 +30,7 @@ describe('ModelEntity', () => {
     model.markRunning(good, 'revision 2 failed; rolled back to revision 1'); // what a rollback ends with
     expect(model.view()).toMatchObject({ state: 'RUNNING', spec: { engine_kwargs: {} } });
 
-    const scaled = model.acceptScale(3);
+    const scaled = model.acceptScale({ num_replicas: 3 });
     expect(scaled.ack).toMatchObject({ changed: true, revision: 3 });
     expect(model.takeRollout().spec).toEqual({ ...spec(3), engine_kwargs: {} });
     model.markRunning({ revision: 3, spec: spec(3), kind: 'scale' });
@@ -62,8 +62,8 @@ describe('ModelEntity', () => {
     const model = fresh();
     model.acceptDeploy(spec(2));
     model.markRunning(model.takeRollout());
-    expect(model.acceptScale(2).ack.changed).toBe(false);
-    const { ack, event } = model.acceptScale(4);
+    expect(model.acceptScale({ num_replicas: 2 }).ack.changed).toBe(false);
+    const { ack, event } = model.acceptScale({ num_replicas: 4 });
     expect(ack).toMatchObject({ revision: 2, changed: true });
     expect(event?.eventType).toBe('SCALE_REQUESTED');
     expect(model.takeRollout()).toMatchObject({ kind: 'scale', spec: { num_replicas: 4 } });
@@ -74,7 +74,7 @@ describe('ModelEntity', () => {
     model.acceptDeploy(spec(1));
     const good = model.takeRollout();
     model.markRunning(good);
-    model.acceptScale(5);
+    model.acceptScale({ num_replicas: 5 });
     model.takeRollout();
     model.markRunning(good, 'revision 2 failed');
     expect(model.view()).toMatchObject({ state: 'RUNNING', spec: { num_replicas: 1 }, error_summary: 'revision 2 failed', serving_revision: 1 });
@@ -87,7 +87,7 @@ describe('ModelEntity', () => {
     expect(model.hasPendingRollout()).toBe(false);
     expect(model.isSuperseded(99)).toBe(true);
     expect(() => model.acceptDeploy(spec(3))).toThrow(RequestRefused);
-    expect(() => model.acceptScale(3)).toThrow(RequestRefused);
+    expect(() => model.acceptScale({ num_replicas: 3 })).toThrow(RequestRefused);
     expect(model.acceptDelete()).toMatchObject({ ack: { changed: false }, event: null });
     model.transition('RUNNING');
     expect(model.state).toBe('DELETING');
@@ -108,7 +108,7 @@ describe('ModelEntity', () => {
     const model = fresh();
     model.acceptDeploy(spec(1));
     model.markRunning(model.takeRollout());
-    model.acceptScale(3);
+    model.acceptScale({ num_replicas: 3 });
     const copy = new ModelEntity(model.snapshot());
     expect(copy.hasPendingRollout()).toBe(true);
     expect(copy.takeRollout()).toMatchObject({ revision: 2, kind: 'scale', spec: { num_replicas: 3 } });

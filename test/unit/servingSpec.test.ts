@@ -35,7 +35,7 @@ describe('ServingSpec', () => {
   it.each([
     ['missing model_id', { model_source: '/private/hf/m' }, 400, /model_id/],
     ['missing model_source', { model_id: 'm' }, 400, /model_source/],
-    ['unknown field', { model_id: 'm', model_source: '/private/hf/m', accelerator_type: 'H100' }, 400, /unknown field.*accelerator_type/],
+    ['unknown field', { model_id: 'm', model_source: '/private/hf/m', gpu_type: 'H100' }, 400, /unknown field.*gpu_type/],
     ['string replicas', { model_id: 'm', model_source: '/private/hf/m', num_replicas: 'two' }, 400, /num_replicas/],
     ['zero replicas', { model_id: 'm', model_source: '/private/hf/m', num_replicas: 0 }, 422, /num_replicas must be a whole number from 1/],
     ['negative gpus', { model_id: 'm', model_source: '/private/hf/m', gpus_per_replica: -1 }, 422, /gpus_per_replica/],

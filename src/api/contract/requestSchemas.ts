@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import { autoscalingInputSchema } from '../../domain/autoscaling';
 import { engineKwargsJsonSchema } from '../../domain/engineKwargs';
 import { userIdSchema } from '../../domain/naming';
 import { MAX_REPLICAS, wholeNumber } from '../../domain/servingSpec';
 
 /**
- * PATCH body: a scale (`num_replicas`) and/or a change of allowlisted `engine_kwargs`, merged into
- * the model's current ones (a key set to null removes it). Everything else is refused by name;
- * `gpus_per_replica` and `model_source` change only through a POST of the whole spec.
+ * PATCH body: a scale (`num_replicas` makes the model fixed-size, `autoscaling` makes it
+ * autoscaled) and/or a change of allowlisted `engine_kwargs`, merged into the model's current
+ * ones (a key set to null removes it). Everything else is refused by name; `gpus_per_replica`,
+ * `model_source` and the other spec fields change only through a POST of the whole spec.
  */
 export const patchModelSchema = z
   .object({
-    num_replicas: z.number().describe(`New replica count, 1-${MAX_REPLICAS}`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
+    num_replicas: z.number().describe(`New replica count, 1-${MAX_REPLICAS}; an autoscaled model becomes fixed-size`).meta({ override: wholeNumber(1, MAX_REPLICAS) }).optional(),
+    autoscaling: autoscalingInputSchema.describe('A new replica range (the whole of it); a fixed-size model becomes autoscaled').optional(),
     engine_kwargs: z
       .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
       .describe('Allowlisted vLLM engine arguments merged into the current ones; null removes a key')

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { autoscalingInputSchema } from '../../domain/autoscaling';
 import { MODEL_STATES } from '../../domain/lifecycle';
+import { resourcesInputSchema } from '../../domain/replicaResources';
 
 /**
  * Every JSON body the API answers, as zod schemas. Routes build their answers against these
@@ -18,14 +20,29 @@ export const servingModelSchema = z
     model_id_suffix: z.string(),
     model_id_prefix: z.string(),
     model_source: z.string().describe('Logical path under /private'),
-    num_replicas: z.int(),
+    model_repo: z
+      .object({ repo_id: z.string(), revision: z.string(), commit: z.string() })
+      .strict()
+      .nullable()
+      .describe('The repo id model_source was resolved from, and the snapshot it resolved to (null: a path was given)'),
+    description: z.string().nullable(),
+    num_replicas: z.int().describe('Replicas of a fixed-size model; for an autoscaled one, the replicas a rollout starts with'),
+    autoscaling: autoscalingInputSchema.required().nullable().describe('The replica range (null: a fixed num_replicas)'),
     gpus_per_replica: z.int(),
-    total_gpus: z.int().describe('num_replicas x gpus_per_replica'),
+    layout: z
+      .object({ tensor_parallel_size: z.int(), pipeline_parallel_size: z.int() })
+      .strict()
+      .describe("How a replica's GPUs are split: tensor parallel within a node, pipeline parallel across nodes"),
+    total_gpus: z.int().describe('GPUs the model may hold: num_replicas (max_replicas when autoscaled) x gpus_per_replica'),
+    accelerator_type: z.string().nullable().describe("The GPU type asked for (null: the platform's default)"),
+    resources: resourcesInputSchema.nullable().describe("CPU and memory per replica (null: the engine's defaults)"),
+    env_names: z.array(z.string()).describe('Names of the environment variables set for the replicas (their values are shown only in resolved_spec_yaml)'),
     state: modelState,
     replicas: z
       .object({
         running: z.int().nullable().describe('Replicas Ray runs for the model, as the reconciler last saw them; null while it deploys or is not judged yet'),
-        target: z.int().describe('Replicas asked for'),
+        target: z.int().describe("Replicas asked for; for an autoscaled model, the autoscaler's current target as last seen (its floor until then)"),
+        note: z.string().nullable().describe('What the numbers mean when they are surprising, e.g. a model scaled to zero'),
       })
       .strict()
       .describe('Observed replicas of a RUNNING or DEGRADED model'),

@@ -2,9 +2,10 @@ import { Router } from 'express';
 import type { Pool } from 'pg';
 import { type AppConfig, engineSettingsOf } from '../../config/config';
 import { getModel, getModelWithEvents, listModels, ModelRow } from '../../db/models';
-import { badRequest, notFound } from '../../domain/apiError';
+import { badRequest, notFound, unprocessable } from '../../domain/apiError';
 import { MODEL_KEY_PATTERN, publicModelId } from '../../domain/naming';
-import { checkReplicas, parseEngineKwargs, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
+import { checkAutoscaling, replicasAtStart } from '../../domain/autoscaling';
+import { checkReplicas, parseEngineKwargs, replicaFloor, ServingSpec, validateServingSpec } from '../../domain/servingSpec';
 import { ClusterEntryConfig, isPlacement } from '../../ray/clusterLayout';
 import { routedApp } from '../../ray/modelPlacement';
 import { deploymentNameFor } from '../../ray/serveConfig';
@@ -17,6 +18,7 @@ import { requireJsonBody } from '../jsonBody';
 import { resolvedSpecYaml } from '../resolvedSpecYaml';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
+import type { SpecPlatformSource } from '../specPlatform';
 
 /** Fields that exist in a ServingSpec but change only through POST, with the reason given to the user. */
 const POST_ONLY_FIELDS: Readonly<Record<string, string>> = {
@@ -24,7 +26,13 @@ const POST_ONLY_FIELDS: Readonly<Record<string, string>> = {
   model_source: 'model_source cannot be patched; POST the full ServingSpec to change it (the model redeploys)',
   model_id: 'model_id names the model and cannot be changed; POST a spec with the new model_id to create another model',
   readiness_timeout_s: 'readiness_timeout_s cannot be patched; POST the full ServingSpec to change it',
+  env: 'env cannot be patched; POST the full ServingSpec to change it (the replicas restart)',
+  resources: 'resources cannot be patched; POST the full ServingSpec to change it (the model redeploys)',
+  accelerator_type: 'accelerator_type cannot be patched; POST the full ServingSpec to change it (the model redeploys)',
+  description: 'description cannot be patched; POST the full ServingSpec to change it',
 };
+
+const PATCH_FIELDS = 'num_replicas, autoscaling and engine_kwargs';
 
 function parsePatch(body: unknown): PatchModel {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -34,31 +42,46 @@ function parsePatch(body: unknown): PatchModel {
   const parsed = patchModelSchema.safeParse(body);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}; PATCH accepts num_replicas and engine_kwargs` : `${i.path.join('.')}: ${i.message}`,
+      i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}; PATCH accepts ${PATCH_FIELDS}` : `${i.path.join('.')}: ${i.message}`,
     );
     throw badRequest('invalid_spec', problems.join('; '));
   }
-  if (parsed.data.num_replicas === undefined && parsed.data.engine_kwargs === undefined) {
-    throw badRequest('invalid_spec', 'the PATCH body changes nothing; send num_replicas and/or engine_kwargs');
+  const { num_replicas: replicas, autoscaling, engine_kwargs: kwargs } = parsed.data;
+  if (replicas === undefined && autoscaling === undefined && kwargs === undefined) {
+    throw badRequest('invalid_spec', `the PATCH body changes nothing; send ${PATCH_FIELDS.replace(' and ', ' and/or ')}`);
+  }
+  if (replicas !== undefined && autoscaling !== undefined) {
+    throw unprocessable('invalid_resources', 'set either num_replicas (a fixed count) or autoscaling (a range), not both', { field: 'autoscaling' });
   }
   return parsed.data;
 }
 
-/** The spec a PATCH asks for: the serving spec with the new replica count and engine_kwargs merged in. */
+/**
+ * The spec a PATCH asks for. `num_replicas` makes the model fixed-size, `autoscaling` (whole, as
+ * in a spec) makes it autoscaled; engine_kwargs are merged into the current ones.
+ */
 function patchedSpec(current: ServingSpec, patch: PatchModel, allowStandInKnobs: boolean): ServingSpec {
-  const numReplicas = patch.num_replicas ?? current.num_replicas;
-  checkReplicas(numReplicas);
-  if (!patch.engine_kwargs) return { ...current, num_replicas: numReplicas };
+  let next: ServingSpec = { ...current };
+  if (patch.num_replicas !== undefined) {
+    checkReplicas(patch.num_replicas);
+    const { autoscaling: _fixedNow, ...rest } = next;
+    next = { ...rest, num_replicas: patch.num_replicas };
+  }
+  if (patch.autoscaling !== undefined) {
+    const autoscaling = checkAutoscaling(patch.autoscaling);
+    next = { ...next, autoscaling, num_replicas: replicasAtStart(autoscaling) };
+  }
+  if (!patch.engine_kwargs) return next;
   const merged: Record<string, unknown> = { ...current.engine_kwargs };
   for (const [key, value] of Object.entries(patch.engine_kwargs)) {
     if (value === null) delete merged[key];
     else merged[key] = value;
   }
-  return { ...current, num_replicas: numReplicas, engine_kwargs: parseEngineKwargs(merged, allowStandInKnobs) };
+  return { ...next, engine_kwargs: parseEngineKwargs(merged, allowStandInKnobs) };
 }
 
-export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config: AppConfig; serveStatus: ServeStatusCache }): Router {
-  const { pool, commands, config, serveStatus } = deps;
+export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config: AppConfig; serveStatus: ServeStatusCache; platform: SpecPlatformSource }): Router {
+  const { pool, commands, config, serveStatus, platform } = deps;
   const openaiBaseUrl = config.serving.openai_base_url;
   const allowStandInKnobs = engineSettingsOf(config).server_cls !== null;
   const router = Router();
@@ -80,7 +103,7 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     const placed = entry !== null && isPlacement(entry) ? routedApp(entry) : null;
     const appName = placed?.app_name ?? config.serving.app_name;
     const deploymentName = placed?.deployment.name ?? deploymentNameFor(modelId, engineSettingsOf(config).server_cls);
-    const target = placed?.deployment.autoscaling_config.min_replicas ?? row.spec.num_replicas;
+    const target = placed?.deployment.autoscaling_config.min_replicas ?? replicaFloor(row.spec);
     const details = await serveStatus.get();
     if (details instanceof Error) {
       return {
@@ -106,7 +129,8 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
 
   router.post('/models', async (req, res) => {
     const user = currentUser(req);
-    const spec = validateServingSpec(specDocument(req), { userId: user.userId, allowStandInKnobs });
+    const document = specDocument(req);
+    const spec = validateServingSpec(document, { userId: user.userId, allowStandInKnobs, platform: await platform.get() });
     const ack: RequestAckBody = await commands.deploy(user.userId, spec);
     res.status(202).json(ack);
   });
@@ -140,7 +164,9 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     const patch = parsePatch(requireJsonBody(req, '{"num_replicas": 2}'));
     const spec = patchedSpec(row.spec, patch, allowStandInKnobs);
     // A pure scale is its own message (the workflow records SCALE_REQUESTED); an engine change redeploys the spec.
-    const ack: RequestAckBody = patch.engine_kwargs ? await commands.redeploy(row.modelKey, spec) : await commands.scale(row.modelKey, spec.num_replicas);
+    const ack: RequestAckBody = patch.engine_kwargs
+      ? await commands.redeploy(row.modelKey, spec)
+      : await commands.scale(row.modelKey, spec.autoscaling ? { autoscaling: spec.autoscaling } : { num_replicas: spec.num_replicas });
     res.json(ack);
   });
 

@@ -1,0 +1,43 @@
+import { acceleratorTypesOf, type AppConfig } from '../config/config';
+import { DEFAULT_NODE_GPUS, type SpecPlatform } from '../domain/servingSpec';
+import type { RayDashboardClient } from '../ray/dashboardClient';
+import { logger } from '../observability/logger';
+
+/**
+ * What a spec is validated against: the accelerator types and storage from the config, and the
+ * GPUs of the cluster's nodes from Ray, read at most once per `ttlMs`. While Ray cannot be read
+ * a spec is still accepted (the workflow waits for Ray), against one node of DEFAULT_NODE_GPUS:
+ * a replica larger than that is refused until the nodes are known again.
+ */
+export class SpecPlatformSource {
+  private cached: { at: number; nodeGpus: Promise<number[]> } | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dashboard: Pick<RayDashboardClient, 'getNodes'>,
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async get(): Promise<SpecPlatform> {
+    return { acceleratorTypes: acceleratorTypesOf(this.config), nodeGpus: await this.nodeGpus(), storageRoot: this.config.serving.storage_root };
+  }
+
+  private nodeGpus(): Promise<number[]> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at > this.ttlMs) {
+      const read = this.dashboard
+        .getNodes()
+        .then((nodes) => {
+          const gpus = nodes.map((n) => n.gpus).filter((g) => g > 0);
+          return gpus.length > 0 ? gpus : [DEFAULT_NODE_GPUS];
+        })
+        .catch((err: Error) => {
+          logger.warn({ err: err.message }, 'cluster nodes not readable; specs are checked against one node of the default size');
+          this.cached = null; // asked again by the next spec rather than remembered for the whole ttl
+          return [DEFAULT_NODE_GPUS];
+        });
+      this.cached = { at: now, nodeGpus: read };
+    }
+    return this.cached.nodeGpus;
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** One Ray node as the dashboard's state API lists it (`GET /api/v0/nodes`), narrowed to what placement needs. */
+export interface ClusterNode {
+  nodeId: string;
+  isHead: boolean;
+  gpus: number;
+  /** `accelerator_type:<type>` resources the node declares, by type. */
+  acceleratorTypes: string[];
+}
+
+const nodesResponseSchema = z.object({
+  data: z.object({
+    result: z.object({
+      result: z.array(
+        z
+          .object({
+            node_id: z.string(),
+            state: z.string(),
+            is_head_node: z.boolean().optional(),
+            resources_total: z.record(z.string(), z.number()).optional(),
+          })
+          .passthrough(),
+      ),
+    }),
+  }),
+});
+
+const ACCELERATOR_RESOURCE = 'accelerator_type:';
+
+/** The alive nodes of a `GET /api/v0/nodes` answer (a dead node holds no replica). */
+export function aliveNodesIn(raw: unknown): ClusterNode[] {
+  return nodesResponseSchema
+    .parse(raw)
+    .data.result.result.filter((n) => n.state === 'ALIVE')
+    .map((n) => {
+      const resources = n.resources_total ?? {};
+      return {
+        nodeId: n.node_id,
+        isHead: n.is_head_node ?? false,
+        gpus: Math.floor(resources.GPU ?? 0),
+        acceleratorTypes: Object.keys(resources)
+          .filter((k) => k.startsWith(ACCELERATOR_RESOURCE))
+          .map((k) => k.slice(ACCELERATOR_RESOURCE.length)),
+      };
+    });
+}
