@@ -149,7 +149,8 @@ export function renderLlmConfig(modelId: string, spec: ServingSpec, settings: Re
   const engine = settings.engine;
   const layout = parallelismOf(spec);
   const parallel: Record<string, number> = { tensor_parallel_size: layout.tensor_parallel_size };
-  if (layout.pipeline_parallel_size > 1) parallel.pipeline_parallel_size = layout.pipeline_parallel_size;
+  // An engine that fixes tensor_parallel_size (the CPU build: one engine per replica) fixes the whole layout.
+  if (layout.pipeline_parallel_size > 1 && !('tensor_parallel_size' in engine.engine_kwargs)) parallel.pipeline_parallel_size = layout.pipeline_parallel_size;
   const config: LlmConfig = {
     model_loading_config: { model_id: modelId, model_source: toStoragePath(spec.model_source, settings.storageRoot) },
     // The platform's engine arguments win: they are what the engine's tier can hold.

