@@ -208,7 +208,7 @@ describe('drift after RUNNING, on a real Ray node', () => {
     const { sent, failed } = await chats.stop();
     const alarms = (await Promise.all([a, b].map(async (m) => (await listEvents(pool, m.key)).filter((e) => e.createdAt.getTime() >= since).length))).reduce((x, y) => x + y, 0);
     const shown = toServingModel((await getModel(pool, a.key))!, stack.config.serving.openai_base_url);
-    expect(shown.replicas).toEqual({ running: 1, target: 1 });
+    expect(shown.replicas).toEqual({ running: 1, target: 1, note: null });
     expect(Date.now() - Date.parse(shown.last_healthy_at as string)).toBeLessThan(5_000);
     const clusterRepairs = (await listClusterEvents(pool, stack.config.serving.cluster_id)).length - clusterEventsBefore;
     recordFigures('quiet_cluster', 'A quiet cluster', [

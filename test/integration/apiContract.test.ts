@@ -199,7 +199,7 @@ describe('models', () => {
     ['an alias bomb', `a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`, 'invalid_yaml'],
     ['an empty body', '  \n', 'invalid_yaml'],
     ['an unknown field', spec('x', 'gpu_type: H100\n'), 'invalid_spec'],
-    ['accelerator_type (platform-owned)', spec('x', 'accelerator_type: H100\n'), 'invalid_spec'],
+    ['accelerator_type as a number', spec('x', 'accelerator_type: 100\n'), 'invalid_spec'],
     ['a missing model_source', 'model_id: x\n', 'invalid_spec'],
     ['a suffix with a space', spec('qwen 0.5b'), 'invalid_spec'],
     ['a suffix with a slash', spec('org/model'), 'invalid_spec'],
@@ -209,7 +209,7 @@ describe('models', () => {
     ['an engine argument not on the allowlist', spec('x', 'engine_kwargs: {download_dir: /tmp}\n'), 'invalid_spec'],
     ['a .. path', 'model_id: x\nmodel_source: /private/hf/../users/bob\n', 'invalid_model_source'],
     ['a percent-encoded path', 'model_id: x\nmodel_source: /private/hf/%2e%2e/users/bob\n', 'invalid_model_source'],
-    ['a hub repo id', 'model_id: x\nmodel_source: Qwen/Qwen2.5-0.5B\n', 'invalid_model_source'],
+    ['a malformed repo id', 'model_id: x\nmodel_source: Qwen/Qwen 2.5\n', 'invalid_model_source'],
   ])('POST with %s answers 400', async (_name, body, code) => {
     expectAnswer('createModel', await call('createModel', {}, { body }), 400, code);
   });

@@ -48,7 +48,7 @@ describe('the cluster reconciler', () => {
     await new Promise((r) => setTimeout(r, 3_000)); // about six passes
     const shown = await view(a.key);
     expect(shown.state).toBe('RUNNING');
-    expect(shown.replicas).toEqual({ running: 1, target: 1 });
+    expect(shown.replicas).toEqual({ running: 1, target: 1, note: null });
     expect(Date.now() - Date.parse(shown.last_healthy_at as string)).toBeLessThan(3_000);
     expect(await eventTypes(a.key)).not.toContain('DRIFT_DETECTED');
     expect(ray().puts.length).toBe(puts); // nothing re-sent
@@ -122,7 +122,7 @@ describe('the cluster reconciler', () => {
     ray().faults.unhealthyModels.add(a.modelId);
     await reaches(a.key, 'DEGRADED');
     expect((await getModel(pool(), a.key))!.errorSummary).toMatch(/replicas ready 0\/1: .*health check/);
-    expect((await view(a.key)).replicas).toEqual({ running: 0, target: 1 });
+    expect((await view(a.key)).replicas).toEqual({ running: 0, target: 1, note: null });
     // The operator's view: the state search attribute and the workflow's current details.
     const handle = stack().client.workflow.getHandle(workflowIdFor(a.key));
     await eventually(async () => (await handle.describe()).typedSearchAttributes.get(MODEL_STATE) === 'DEGRADED', 10_000, 'ArgusModelState DEGRADED');
