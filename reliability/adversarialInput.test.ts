@@ -58,7 +58,13 @@ const pathSegment = fc.oneof(
   fc.constantFrom('..', '.', '', 'hf', 'users', 'alice', 'bob', 'private', 'common', 'datasets', '%2e%2e', '\uff0e\uff0e', '\\..', '\u0000', '~', '$HOME'),
   fc.string({ maxLength: 8, unit: 'binary' }),
 );
+// Repo ids: staged, unstaged, malformed, and tricks aimed at the cache layout (`--`, `..` in a revision, links out).
+const repoId = fc.oneof(
+  fc.constantFrom('argus-demo/tiny-chat', 'argus-demo/tiny-chat@main', 'Qwen/Qwen2.5-0.5B-Instruct', 'a--b/c', 'org/..', 'org/name@../../users', 'org/name@refs/../main', 'org/name@', '@x/y', 'a/b/c'),
+  fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }), fc.option(fc.string({ maxLength: 12 }))).map(([o, n, r]) => `${o}/${n}${r === null ? '' : `@${r}`}`),
+);
 const modelSource = fc.oneof(
+  repoId,
   fc.tuple(fc.constantFrom('', '/', '$HOME', '$HOME/', '/private/', '/private/hf/', '$HOME/common/hf/', '/private/users/', '//', 'file:///private/hf/'), fc.array(pathSegment, { maxLength: 6 })).map(([s, p]) => s + p.join('/')),
   fc.string({ maxLength: 40, unit: 'binary' }),
 );
@@ -71,6 +77,20 @@ const spec = fc.record(
     gpus_per_replica: fc.oneof(fc.integer({ min: -1, max: 10 }), anyValue),
     engine_kwargs: fc.dictionary(fc.oneof(fc.constantFrom('max_model_len', 'trust_remote_code', 'seed', 'dtype', 'download_dir', 'standin_load_delay_s'), fc.string({ maxLength: 12 })), anyValue, { maxKeys: 3 }),
     readiness_timeout_s: fc.oneof(fc.integer({ min: 0, max: 30_000 }), anyValue),
+    autoscaling: fc.oneof(
+      fc.record(
+        { min_replicas: fc.oneof(fc.integer({ min: -2, max: 70 }), anyValue), max_replicas: fc.oneof(fc.integer({ min: -2, max: 70 }), anyValue), target_ongoing_requests: anyValue, idle_timeout_s: anyValue, extra: anyValue },
+        { requiredKeys: [] },
+      ),
+      anyValue,
+    ),
+    env: fc.oneof(
+      fc.dictionary(fc.oneof(fc.constantFrom('RAY_X', 'CUDA_VISIBLE_DEVICES', 'ARGUS_MODEL_REVISION', 'PATH', 'OK_NAME', 'lower', '1BAD', ''), fc.string({ maxLength: 12, unit: 'binary' })), anyValue, { maxKeys: 3 }),
+      anyValue,
+    ),
+    resources: fc.oneof(fc.record({ cpus_per_replica: anyValue, memory_gib_per_replica: anyValue, gpus: anyValue }, { requiredKeys: [] }), anyValue),
+    accelerator_type: fc.oneof(fc.constantFrom('H20', 'A100', ''), anyValue),
+    description: fc.oneof(fc.string({ maxLength: 1200, unit: 'binary' }), anyValue),
     extra: anyValue,
   },
   { requiredKeys: [] },

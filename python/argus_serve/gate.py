@@ -48,8 +48,9 @@ def decide(state: Optional[DeploymentState]) -> Decision:
             f"application {state.app_status}, deployment {status}",
             state.message or state.app_message,
         )
-    if state.deployment_status in ("HEALTHY", "UPSCALING") and state.target_num_replicas == 0:
-        # Scaled to zero: Serve starts a replica for the queued request (a cold start).
+    if state.deployment_status in ("HEALTHY", "UPSCALING", "DOWNSCALING") and state.target_num_replicas == 0:
+        # Scaled to zero, or on its way there (its last replica stopping): Serve starts a replica
+        # for the queued request (a cold start).
         return Decision(Verdict.SERVE)
     if state.deployment_status == "UPSCALING" and state.min_replicas == 0:
         # The cold start of a scale-to-zero model is under way; its queued requests are the

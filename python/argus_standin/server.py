@@ -11,6 +11,7 @@ A prompt ``env? NAME`` is answered ``NAME is set`` or ``NAME is not set`` (never
 Knobs in ``engine_kwargs`` (accepted by the platform only where this class is configured):
   standin_load_delay_s   seconds to sleep while loading (a slow model)
   standin_fail_on_start  true or a message: raise while loading (a model that never starts)
+  standin_reply_delay_s  seconds each answer takes (requests stay ongoing: load for the autoscaler)
 ``tensor_parallel_size`` / ``pipeline_parallel_size`` size the placement group as vLLM would.
 Production never imports this module.
 """
@@ -162,7 +163,13 @@ class StandInEngine(LLMEngine):
         yield f"data: {json.dumps(end)}\n\n"
         yield "data: [DONE]\n\n"
 
+    async def _think(self) -> None:
+        delay = float(self._kwargs.get("standin_reply_delay_s", 0) or 0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def chat(self, request, raw_request_info=None) -> AsyncGenerator[Any, None]:
+        await self._think()
         prompt = _last_user_text(request.messages)
         limit = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
         words, finish = _limit_words(_reply_to(prompt), limit)
@@ -180,6 +187,7 @@ class StandInEngine(LLMEngine):
         )
 
     async def completions(self, request, raw_request_info=None) -> AsyncGenerator[Any, None]:
+        await self._think()
         prompt = request.prompt if isinstance(request.prompt, str) else " ".join(map(str, request.prompt or []))
         words, finish = _limit_words(_reply_to(prompt), getattr(request, "max_tokens", None))
         rid = f"cmpl-{uuid.uuid4().hex}"

@@ -12,6 +12,8 @@ const STACK = path.join(__dirname, '..', '..', 'scripts', 'stack.sh');
  */
 export async function stackAction(
   action: 'stop-postgres' | 'start-postgres' | 'stop-temporal' | 'start-temporal' | 'stop-ray' | 'start-ray' | 'add-node' | 'kill-node',
+  /** e.g. SECOND_NODE_GPUS for add-node (default 2). */
+  env: Record<string, string> = {},
 ): Promise<void> {
-  await run('bash', [STACK, action, 'test'], { env: process.env, timeout: 120_000 });
+  await run('bash', [STACK, action, 'test'], { env: { ...process.env, ...env }, timeout: 120_000 });
 }

@@ -26,6 +26,7 @@ export const ALLOWED_ENGINE_KWARGS = {
 export const STAND_IN_ENGINE_KWARGS = {
   standin_load_delay_s: z.number().min(0).max(600),
   standin_fail_on_start: z.union([z.boolean(), z.string().max(500)]),
+  standin_reply_delay_s: z.number().min(0).max(60),
 } as const;
 
 /** Refused with a reason instead of the generic "not allowed". */

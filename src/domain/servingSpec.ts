@@ -64,7 +64,7 @@ export const servingSpecInputSchema = z
       .optional(),
     env: envInputSchema.optional(),
     resources: resourcesInputSchema.optional(),
-    accelerator_type: z.string().describe("GPU type of the replicas, one of the platform's (GET /api/v2/serve/status lists them); default the platform's").optional(),
+    accelerator_type: z.string().describe("GPU type of the replicas, one of the platform's (a 422 names them); default the platform's").optional(),
     description: z.string().describe(`What the model serves, for people (at most ${MAX_DESCRIPTION_LENGTH} characters)`).optional(),
   })
   .strict()
