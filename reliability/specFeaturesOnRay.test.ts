@@ -159,6 +159,8 @@ describe('spec features on a real Ray node', () => {
       await reaches(m.key, 'DEGRADED', 60_000);
       const summary = (await getModel(pool, m.key))?.errorSummary ?? '';
       expect(summary).toMatch(/cold start failed/);
+      expect(summary).toContain('/private/users/alice/cold-ckpt'); // the logical path, never the node's
+      expect(summary).not.toContain(storage);
       expect(await eventTypes(m.key)).toContain('COLD_START_FAILED');
       recordFigures('cold_start_failed', 'A scaled-to-zero model whose replica cannot start', [
         { name: 'answered (s, request to 503)', value: seconds(answeredIn), target: '<= 15', ok: answeredIn <= 15_000 },

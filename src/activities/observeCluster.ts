@@ -1,4 +1,5 @@
 import { listDesiredModels, listObservations, readClusterObservation, ReportedHealth, saveClusterObservation, saveObservations, StoredObservation } from '../db/observations';
+import { toLogicalText } from '../domain/modelSourcePath';
 import { assessCluster, ModelObservation } from '../ray/clusterDrift';
 import { RayRequestError } from '../ray/dashboardClient';
 import type { HealthNotice } from '../workflows/messages';
@@ -49,7 +50,9 @@ export function observeClusterActivity(deps: ActivityDependencies) {
     const changed: StoredObservation[] = [];
     const notices: ObservationReport['notices'] = [];
     const counts = { judged: assessment.models.length, healthy: 0, degraded: 0, missing: 0 };
-    for (const seen of assessment.models) {
+    for (const observed of assessment.models) {
+      // Ray's messages name node paths; users see the logical ones.
+      const seen = { ...observed, message: toLogicalText(observed.message, deps.render.storageRoot) };
       const step = nextObservation(stored.get(seen.modelKey) ?? null, seen, stateOf.get(seen.modelKey) ?? '', { now, previousPass, policy });
       counts[step.verdict] += 1;
       if (step.changed) changed.push(step.row);

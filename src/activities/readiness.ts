@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readClusterEntryConfig } from '../db/clusterModels';
-import { LOGICAL_ROOT } from '../domain/modelSourcePath';
+import { toLogicalText } from '../domain/modelSourcePath';
 import { isPlacement } from '../ray/clusterLayout';
 import { RayRequestError } from '../ray/dashboardClient';
 import { modelAppPrefix, routedApp } from '../ray/modelPlacement';
@@ -115,7 +115,7 @@ export function watchReadinessActivity(deps: ActivityDependencies) {
 }
 
 /** Users see logical paths only; Ray's messages name the storage root the node reads from. */
-const hideStorageRoot = (text: string, deps: ActivityDependencies) => text.split(deps.render.storageRoot).join(LOGICAL_ROOT);
+const hideStorageRoot = (text: string, deps: ActivityDependencies) => toLogicalText(text, deps.render.storageRoot);
 
 async function checkOnce(
   deps: ActivityDependencies,

@@ -77,3 +77,8 @@ export function toStoragePath(logicalPath: string, storageRoot: string): string 
   if (!logicalPath.startsWith(`${LOGICAL_ROOT}/`)) throw new Error(`not a logical path: ${logicalPath}`);
   return path.posix.join(storageRoot, logicalPath.slice(LOGICAL_ROOT.length));
 }
+
+/** Text from Ray (messages, tracebacks) with node paths under the storage root shown as the logical paths users know. */
+export function toLogicalText(text: string, storageRoot: string): string {
+  return text.split(storageRoot).join(LOGICAL_ROOT);
+}
