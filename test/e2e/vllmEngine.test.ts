@@ -147,6 +147,17 @@ describe('the real vLLM engine behind Ray Serve LLM', () => {
     expect(answer.body.model).toBe(modelId);
     expect(answer.body.usage.completion_tokens).toBeGreaterThan(0);
     expect(typeof answer.body.choices[0].message.content).toBe('string');
+    // /v1/completions through the same ingress, answered by vLLM too.
+    const completion = await fetch(`${ingress}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: modelId, prompt: 'Once upon a time', max_tokens: 3 }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    expect(completion.status).toBe(200);
+    const completed = (await completion.json()) as any;
+    expect(completed).toMatchObject({ object: 'text_completion', model: modelId });
+    expect(typeof completed.choices[0].text).toBe('string');
   });
 
   it('fails broken checkpoints with the root cause in error_summary while the neighbour serves', async () => {
