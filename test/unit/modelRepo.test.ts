@@ -4,20 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../src/domain/apiError';
 import { HF_HUB_LOGICAL_ROOT, isRepoIdLike, parseRepoId, resolveRepoId } from '../../src/domain/modelRepo';
+import { apiErrorOf } from '../support/apiErrorOf';
 
 const HINT = '; a repo id looks like org/name or org/name@revision';
 const NEVER_DOWNLOADS = ' (nodes never download from a hub)';
-
-/** The error a call throws; anything but an ApiError fails the test. */
-function failure(call: () => unknown): ApiError {
-  try {
-    call();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError, got a result');
-}
 
 const sha = (digit: string): string => digit.repeat(40);
 const MAIN = sha('a');
@@ -131,7 +121,7 @@ describe('hub repo ids in model_source', () => {
       ['org/name@a/./b', 'revision must not contain "..", "." or empty path segments'],
       ['org/name@a//b', 'revision must not contain "..", "." or empty path segments'],
     ])('refuses %j: %s', (raw, why) => {
-      const err = failure(() => parseRepoId(raw));
+      const err = apiErrorOf(() => parseRepoId(raw));
       expect(err.status).toBe(400);
       expect(err.code).toBe('invalid_model_source');
       expect(err.details).toEqual({ field: 'model_source' });
@@ -143,7 +133,7 @@ describe('hub repo ids in model_source', () => {
     const resolve = (raw: string) => resolveRepoId(raw, storage);
     /** The 422 a call throws; its message must never carry the storage root. */
     const notStaged = (raw: string): string => {
-      const err = failure(() => resolve(raw));
+      const err = apiErrorOf(() => resolve(raw));
       expect(err.status).toBe(422);
       expect(err.code).toBe('model_not_staged');
       expect(err.details).toEqual({ field: 'model_source' });
@@ -224,7 +214,7 @@ describe('hub repo ids in model_source', () => {
     });
 
     it('refuses a snapshot folder that links out of the cache', () => {
-      const err = failure(() => resolve('acme/chat@escape'));
+      const err = apiErrorOf(() => resolve('acme/chat@escape'));
       expect(err.status).toBe(403);
       expect(err.code).toBe('model_source_forbidden');
       expect(err.details).toEqual({ field: 'model_source' });
@@ -236,7 +226,7 @@ describe('hub repo ids in model_source', () => {
     });
 
     it('answers a bad id with the 400 of parseRepoId before touching the disk', () => {
-      const err = failure(() => resolveRepoId('acme/chat@a/../../..', '/nonexistent'));
+      const err = apiErrorOf(() => resolveRepoId('acme/chat@a/../../..', '/nonexistent'));
       expect([err.status, err.code]).toEqual([400, 'invalid_model_source']);
     });
 

@@ -1,17 +1,7 @@
-import { ApiError } from '../../src/domain/apiError';
 import { parseSpecYaml, specToYaml, validateServingSpec } from '../../src/domain/servingSpec';
+import { apiErrorOf } from '../support/apiErrorOf';
 
 const rules = { userId: 'alice', allowStandInKnobs: false };
-
-function errorOf(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('ServingSpec', () => {
   it('applies defaults and expands $HOME macros', () => {
@@ -51,7 +41,7 @@ describe('ServingSpec', () => {
     ['short deadline', { model_id: 'm', model_source: '/private/hf/m', readiness_timeout_s: 5 }, 422, /readiness_timeout_s/],
     ['list document', ['model_id'], 400, /mapping/],
   ])('refuses %s', (_name, doc, status, message) => {
-    const err = errorOf(() => validateServingSpec(doc, rules));
+    const err = apiErrorOf(() => validateServingSpec(doc, rules));
     expect(err.status).toBe(status);
     expect(err.message).toMatch(message);
   });
@@ -62,13 +52,13 @@ describe('ServingSpec', () => {
   });
 
   describe('YAML safety', () => {
-    it('refuses custom tags', () => expect(errorOf(() => parseSpecYaml('model_id: !!js/function "x"')).code).toBe('invalid_yaml'));
-    it('refuses duplicate keys', () => expect(errorOf(() => parseSpecYaml('model_id: a\nmodel_id: b\n')).code).toBe('invalid_yaml'));
-    it('refuses syntax errors with the reason', () => expect(errorOf(() => parseSpecYaml('model_id: [unclosed')).message).toMatch(/^invalid YAML: /));
+    it('refuses custom tags', () => expect(apiErrorOf(() => parseSpecYaml('model_id: !!js/function "x"')).code).toBe('invalid_yaml'));
+    it('refuses duplicate keys', () => expect(apiErrorOf(() => parseSpecYaml('model_id: a\nmodel_id: b\n')).code).toBe('invalid_yaml'));
+    it('refuses syntax errors with the reason', () => expect(apiErrorOf(() => parseSpecYaml('model_id: [unclosed')).message).toMatch(/^invalid YAML: /));
     it('bounds alias expansion (billion laughs)', () => {
       const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
       for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
-      expect(errorOf(() => parseSpecYaml(lines.join('\n'))).code).toBe('invalid_yaml');
+      expect(apiErrorOf(() => parseSpecYaml(lines.join('\n'))).code).toBe('invalid_yaml');
     });
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
+import { apiErrorOf } from '../support/apiErrorOf';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiError } from '../../src/domain/apiError';
 import { largestReplica, layoutFor } from '../../src/domain/parallelism';
 import { reservedBecause } from '../../src/domain/replicaEnv';
 import {
@@ -32,16 +32,6 @@ function stagedRoot(): string {
 const platform: SpecPlatform = { acceleratorTypes: ['H20', 'A100'], nodeGpus: [8, 8], storageRoot: stagedRoot() };
 const rules: SpecRules = { userId: 'alice', allowStandInKnobs: false, platform };
 const base = { model_id: 'qwen-0.5b', model_source: '$HOME/common/hf/Qwen/Qwen2.5-0.5B-Instruct' };
-
-function errorOf(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('the spec fields of issue 16, as the issue writes them', () => {
   it('accepts the example spec verbatim', () => {
@@ -112,7 +102,7 @@ description: text to text model service
     ['a repo id not staged', { model_source: 'Qwen/Qwen2.5-0.5B-Instruct' }, 422, 'model_source', /not staged.*\/private\/hf\/hub\/models--Qwen--Qwen2.5-0.5B-Instruct/],
     ['a malformed repo id', { model_source: 'org/na me' }, 400, 'model_source', /repo id looks like org\/name/],
   ])('refuses %s, naming the field', (_name, extra, status, field, message) => {
-    const err = errorOf(() => validateServingSpec({ ...base, ...extra }, rules));
+    const err = apiErrorOf(() => validateServingSpec({ ...base, ...extra }, rules));
     expect(err.status).toBe(status);
     expect(err.message).toMatch(message);
     if (field) expect(err.details?.field).toBe(field);
