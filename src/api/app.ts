@@ -19,6 +19,7 @@ import { modelRoutes } from './routes/models';
 import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
 import { SpecPlatformSource } from './specPlatform';
+import { Admission } from './admission';
 import { TokenCache } from './tokenCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
 
@@ -56,6 +57,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   const dashboard = new RayDashboardClient(config.serving.ray_dashboard_url, 3_000);
   const serveStatus = new ServeStatusCache(dashboard);
   const platform = new SpecPlatformSource(config, dashboard);
+  const admission = new Admission(pool, config);
   const commands = new ModelCommands(pool, temporal, config);
 
   app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json'] }));
@@ -79,9 +81,9 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   const document = buildOpenApiDocument();
   app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
-  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, clusterId: config.serving.cluster_id }), modelRoutes({ pool, commands, config, serveStatus, platform }));
+  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, clusterId: config.serving.cluster_id }), modelRoutes({ pool, commands, config, serveStatus, platform, admission }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
-  app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache }));
+  app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache, admission }));
 
   app.use(methodNotAllowed(document.paths ?? {}));
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));

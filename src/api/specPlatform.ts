@@ -10,7 +10,7 @@ import { logger } from '../observability/logger';
  * a replica larger than that is refused until the nodes are known again.
  */
 export class SpecPlatformSource {
-  private cached: { at: number; nodeGpus: Promise<number[]> } | null = null;
+  private cached: { at: number; nodeGpus: Promise<number[] | null> } | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -19,22 +19,24 @@ export class SpecPlatformSource {
   ) {}
 
   async get(): Promise<SpecPlatform> {
-    return { acceleratorTypes: acceleratorTypesOf(this.config), nodeGpus: await this.nodeGpus(), storageRoot: this.config.serving.storage_root };
+    const nodeGpus = await this.nodeGpus();
+    return { acceleratorTypes: acceleratorTypesOf(this.config), nodeGpus: nodeGpus ?? [DEFAULT_NODE_GPUS], nodesKnown: nodeGpus !== null, storageRoot: this.config.serving.storage_root };
   }
 
-  private nodeGpus(): Promise<number[]> {
+  /** The GPUs of each node with any, or null while Ray cannot be read. */
+  private nodeGpus(): Promise<number[] | null> {
     const now = Date.now();
     if (!this.cached || now - this.cached.at > this.ttlMs) {
       const read = this.dashboard
         .getNodes()
         .then((nodes) => {
           const gpus = nodes.map((n) => n.gpus).filter((g) => g > 0);
-          return gpus.length > 0 ? gpus : [DEFAULT_NODE_GPUS];
+          return gpus;
         })
         .catch((err: Error) => {
           logger.warn({ err: err.message }, 'cluster nodes not readable; specs are checked against one node of the default size');
           this.cached = null; // asked again by the next spec rather than remembered for the whole ttl
-          return [DEFAULT_NODE_GPUS];
+          return null;
         });
       this.cached = { at: now, nodeGpus: read };
     }

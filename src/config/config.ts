@@ -109,6 +109,14 @@ const configSchema = z
           })
           .strict()
           .refine((llm) => llm.engine in llm.engines, { message: 'engine must name one of llm.engines', path: ['engine'] }),
+        /** Each user's share when an admin set none (PUT /api/v2/users/{user_id}/quota); null is no limit. */
+        quotas: z
+          .object({
+            default_max_gpus: z.preprocess((v) => (v === null || v === undefined ? null : Number(v)), z.number().int().min(0).nullable()),
+            default_max_models: z.preprocess((v) => (v === null || v === undefined ? null : Number(v)), z.number().int().min(0).nullable()),
+          })
+          .strict()
+          .default({ default_max_gpus: null, default_max_models: null }),
         /** How fast autoscaled models react; users set their range, target and idle time. */
         autoscaling: z
           .object({
@@ -181,6 +189,8 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['ARGUS_ACCELERATOR_TYPE', ['serving', 'llm', 'accelerator_type']],
   ['ARGUS_ACCELERATOR_TYPES', ['serving', 'llm', 'accelerator_types']],
   ['ARGUS_ENGINE', ['serving', 'llm', 'engine']],
+  ['ARGUS_DEFAULT_MAX_GPUS', ['serving', 'quotas', 'default_max_gpus']],
+  ['ARGUS_DEFAULT_MAX_MODELS', ['serving', 'quotas', 'default_max_models']],
   ['ARGUS_AUTOSCALE_UPSCALE_DELAY_S', ['serving', 'autoscaling', 'upscale_delay_s']],
   ['ARGUS_AUTOSCALE_DOWNSCALE_DELAY_S', ['serving', 'autoscaling', 'downscale_delay_s']],
   ['ARGUS_AUTOSCALE_METRICS_INTERVAL_S', ['serving', 'autoscaling', 'metrics_interval_s']],

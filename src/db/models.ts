@@ -70,7 +70,7 @@ const toModel = (r: DbModelRow): ModelRow => ({
       : null,
 });
 
-type Queryable = Pool | PoolClient;
+export type Queryable = Pool | PoolClient;
 
 /**
  * The columns a ModelRow reads, named rather than `*`, so the named (prepared) statements below

@@ -76,6 +76,8 @@ export interface SpecPlatform {
   acceleratorTypes: readonly string[];
   /** GPUs of each node of the cluster. */
   nodeGpus: readonly number[];
+  /** False while Ray cannot be read (nodeGpus is then a default): nothing is refused for not fitting the cluster as a whole. */
+  nodesKnown?: boolean;
   /** Where the logical /private paths live, for resolving repo ids; null: repo ids are not served. */
   storageRoot: string | null;
 }

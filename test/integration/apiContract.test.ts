@@ -7,6 +7,7 @@ import {
   healthSchema,
   modelDetailSchema,
   modelListSchema,
+  quotaViewSchema,
   requestAckSchema,
   serveClusterStatusSchema,
   tokenIssuedSchema,
@@ -38,6 +39,8 @@ type OperationId =
   | 'issueToken'
   | 'listTokens'
   | 'revokeToken'
+  | 'getQuota'
+  | 'setQuota'
   | 'health';
 
 const SUCCESS_SCHEMAS: Record<OperationId, z.ZodType> = {
@@ -51,6 +54,8 @@ const SUCCESS_SCHEMAS: Record<OperationId, z.ZodType> = {
   issueToken: tokenIssuedSchema,
   listTokens: tokenListSchema,
   revokeToken: tokenRevokedSchema,
+  getQuota: quotaViewSchema,
+  setQuota: quotaViewSchema,
   health: healthSchema,
 };
 
@@ -166,6 +171,8 @@ describe('authentication on every operation', () => {
     expectAnswer('issueToken', await call('issueToken', params), 403, 'admin_only');
     expectAnswer('listTokens', await call('listTokens', params), 403, 'admin_only');
     expectAnswer('revokeToken', await call('revokeToken', params), 403, 'admin_only');
+    expectAnswer('getQuota', await call('getQuota', params), 403, 'admin_only');
+    expectAnswer('setQuota', await call('setQuota', params, json({ max_gpus: 100, max_models: 100 })), 403, 'admin_only');
   });
 });
 
@@ -395,6 +402,40 @@ describe('admin', () => {
     expectAnswer('listModels', await call('listModels', {}, { token: issued.token }), 401, 'unauthorized');
     expectAnswer('revokeToken', await call('revokeToken', { user_id: 'dave', token_id: issued.token_id }, admin()), 404, 'not_found');
     expectAnswer('revokeToken', await call('revokeToken', { user_id: 'alice', token_id: issued.token_id }, admin()), 404, 'not_found');
+  });
+
+  it("sets and reads a user's quota, and refuses requests beyond it with 403 naming quota, usage and request", async () => {
+    const before = quotaViewSchema.parse(expectAnswer('getQuota', await call('getQuota', { user_id: 'bob' }, admin()), 200));
+    expect(before).toEqual({ user_id: 'bob', max_gpus: null, max_models: null, source: 'default', usage: { gpus: 0, models: 0 } });
+    const set = quotaViewSchema.parse(expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin(json({ max_gpus: 3, max_models: 2 }))), 200));
+    expect(set).toMatchObject({ max_gpus: 3, max_models: 2, source: 'user' });
+    const bob = (options: CallOptions) => ({ ...options, token: h.tokens.bob });
+    const first = ack(expectAnswer('createModel', await call('createModel', {}, bob({ body: spec('bobs-first', 'num_replicas: 2\n') })), 202));
+    // 2 GPUs held, 2 more asked: past the 3 allowed.
+    const refused = errorBodySchema.parse(expectAnswer('createModel', await call('createModel', {}, bob({ body: spec('bobs-second', 'num_replicas: 2\n') })), 403, 'quota_exceeded')).error;
+    expect(refused.message).toMatch(/needs 2 GPUs and bob's other models hold 2 of 3 \(quota: 3 GPUs and 2 models/);
+    // An upsert of the same model counts its new size, not both.
+    ack(expectAnswer('createModel', await call('createModel', {}, bob({ body: spec('bobs-first', 'num_replicas: 3\n') })), 202));
+    const scaleUp = errorBodySchema.parse(expectAnswer('patchModel', await call('patchModel', { model_key: first.model_key }, bob(json({ num_replicas: 4 }))), 403, 'quota_exceeded')).error;
+    expect(scaleUp.message).toMatch(/needs 4 GPUs and bob's other models hold 0 of 3/);
+    expectAnswer('createModel', await call('createModel', {}, bob({ body: spec('bobs-tiny', 'num_replicas: 1\n') })), 403, 'quota_exceeded');
+    expect(quotaViewSchema.parse(expectAnswer('getQuota', await call('getQuota', { user_id: 'bob' }, admin()), 200)).usage).toEqual({ gpus: 3, models: 1 });
+    // Bad quota bodies change nothing.
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin(json({ max_gpus: -1, max_models: 1 }))), 400, 'invalid_quota');
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin(json({ max_gpus: 1 }))), 400, 'invalid_quota');
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin(json({ max_gpus: 1, max_models: 1, extra: 1 }))), 400, 'invalid_quota');
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin({ body: 'max_gpus: 1', type: 'application/yaml' })), 415, 'unsupported_media_type');
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin({ body: JSON.stringify({ max_gpus: 1, max_models: 1, pad: 'x'.repeat(70_000) }), type: 'application/json' })), 413);
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'nobody' }, admin(json({ max_gpus: 1, max_models: 1 }))), 404, 'not_found');
+    expectAnswer('getQuota', await call('getQuota', { user_id: 'nobody' }, admin()), 404, 'not_found');
+    expect(quotaViewSchema.parse((await call('getQuota', { user_id: 'bob' }, admin())).body)).toMatchObject({ max_gpus: 3, max_models: 2 });
+    expectAnswer('deleteModel', await call('deleteModel', { model_key: first.model_key }, bob({})), 200);
+    expectAnswer('setQuota', await call('setQuota', { user_id: 'bob' }, admin(json({ max_gpus: null, max_models: null }))), 200);
+  });
+
+  it('answers 422 at once for a model larger than the whole cluster', async () => {
+    const error = errorBodySchema.parse(expectAnswer('createModel', await call('createModel', {}, { body: spec('too-big', 'num_replicas: 3\ngpus_per_replica: 4\n') }), 422, 'exceeds_cluster')).error;
+    expect(error.message).toMatch(/needs 12 GPUs \(num_replicas 3 x gpus_per_replica 4\) and the whole cluster has 8/);
   });
 
   it('answers 404 for tokens of a user that does not exist', async () => {

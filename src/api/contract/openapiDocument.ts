@@ -3,12 +3,13 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponse
 import { MODEL_KEY_PATTERN, userIdSchema } from '../../domain/naming';
 import { servingSpecInputSchema } from '../../domain/servingSpec';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from '../specBody';
-import { createUserSchema, patchModelSchema } from './requestSchemas';
+import { createUserSchema, patchModelSchema, quotaSchema } from './requestSchemas';
 import {
   errorBodySchema,
   healthSchema,
   modelDetailSchema,
   modelListSchema,
+  quotaViewSchema,
   requestAckSchema,
   serveClusterStatusSchema,
   tokenIssuedSchema,
@@ -21,12 +22,12 @@ import {
 const ERROR_MEANINGS = {
   400: 'Invalid YAML, JSON or spec: a field is missing, unknown or of the wrong type, or model_source is malformed',
   401: 'Missing, malformed, unknown or revoked token',
-  403: 'model_source outside the allowed roots, or a non-admin token on an admin endpoint',
+  403: "model_source outside the allowed roots, a request beyond the user's quota (quota_exceeded), or a non-admin token on an admin endpoint",
   404: 'No such model, or a model of another user (its existence is not revealed)',
   409: 'The model is being deleted, or the user already exists',
   413: `Request body larger than ${BODY_LIMIT_BYTES} bytes`,
   415: `Body is not ${YAML_TYPES.join(', ')} or application/json`,
-  422: 'Resource values out of range (num_replicas, gpus_per_replica, readiness_timeout_s)',
+  422: 'Resource values out of range, a model larger than the whole cluster (exceeds_cluster), an accelerator type not offered, or a repo id not staged',
   429: 'This token sent too many requests in the last minute; wait for Retry-After seconds',
   503: 'Postgres, Temporal or Ray cannot be reached right now; nothing was accepted, retry',
 } as const;
@@ -74,11 +75,11 @@ const operations = {
     responses: answers({ 200: json(modelDetailSchema, 'The model') }, [404]),
   },
   patchModel: {
-    summary: 'Scale a model and/or change allowlisted engine_kwargs',
-    description: 'gpus_per_replica and model_source change only through POST (a redeploy).',
+    summary: 'Scale a model (num_replicas or autoscaling) and/or change allowlisted engine_kwargs',
+    description: 'gpus_per_replica, model_source and the other spec fields change only through POST (a redeploy).',
     requestParams: { path: modelKeyParam },
     requestBody: { required: true, content: { 'application/json': { schema: patchModelSchema } } },
-    responses: answers({ 200: json(requestAckSchema, 'Accepted by the model workflow') }, [400, 404, 409, 413, 415, 422]),
+    responses: answers({ 200: json(requestAckSchema, 'Accepted by the model workflow') }, [400, 403, 404, 409, 413, 415, 422]),
   },
   deleteModel: {
     summary: 'Undeploy a model',
@@ -110,6 +111,18 @@ const operations = {
     requestParams: { path: userParam.extend({ token_id: z.string() }) },
     responses: answers({ 200: json(tokenRevokedSchema, 'Revoked; the token is refused from now on') }, [403, 404]),
   },
+  getQuota: {
+    summary: "A user's quota and what their models reserve (admin)",
+    requestParams: { path: userParam },
+    responses: answers({ 200: json(quotaViewSchema, 'The quota in force (the user\'s own or the default) and the usage') }, [403, 404]),
+  },
+  setQuota: {
+    summary: "Set a user's quota (admin)",
+    description: 'Both limits at once; null is no limit. Applies to the user\'s next requests (POST, PATCH); accepted models keep what they hold.',
+    requestParams: { path: userParam },
+    requestBody: { required: true, content: { 'application/json': { schema: quotaSchema } } },
+    responses: answers({ 200: json(quotaViewSchema, 'The quota now in force, and the usage') }, [400, 403, 404, 413, 415]),
+  },
 } satisfies Record<string, Omit<ZodOpenApiOperationObject, 'operationId'>>;
 
 const op = (operationId: keyof typeof operations, tag: string): ZodOpenApiOperationObject => ({ operationId, tags: [tag], ...operations[operationId] });
@@ -137,6 +150,7 @@ export function buildOpenApiDocument(publicApiUrl?: string) {
       '/api/v2/users': { post: op('createUser', 'admin') },
       '/api/v2/users/{user_id}/tokens': { post: op('issueToken', 'admin'), get: op('listTokens', 'admin') },
       '/api/v2/users/{user_id}/tokens/{token_id}': { delete: op('revokeToken', 'admin') },
+      '/api/v2/users/{user_id}/quota': { get: op('getQuota', 'admin'), put: op('setQuota', 'admin') },
       '/healthz': {
         get: {
           operationId: 'health',

@@ -27,3 +27,12 @@ export const patchModelSchema = z
 export type PatchModel = z.infer<typeof patchModelSchema>;
 
 export const createUserSchema = z.object({ user_id: userIdSchema }).strict().meta({ id: 'CreateUser', example: { user_id: 'alice' } });
+
+/** PUT /api/v2/users/{user_id}/quota: the user's limits (null: no limit); both are set at once. */
+export const quotaSchema = z
+  .object({
+    max_gpus: z.int().min(0).max(1_000_000).nullable().describe('GPUs the user\'s models may reserve (max replicas x gpus_per_replica each); null: no limit'),
+    max_models: z.int().min(0).max(1_000_000).nullable().describe('Models the user may have (not deleted); null: no limit'),
+  })
+  .strict()
+  .meta({ id: 'Quota', example: { max_gpus: 8, max_models: 4 } });

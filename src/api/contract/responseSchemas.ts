@@ -156,6 +156,17 @@ export const healthSchema = z
   .strict()
   .meta({ id: 'Health' });
 
+export const quotaViewSchema = z
+  .object({
+    user_id: z.string(),
+    max_gpus: z.int().nullable(),
+    max_models: z.int().nullable(),
+    source: z.enum(['user', 'default']).describe("user: set for this user; default: the platform's default (serving.quotas)"),
+    usage: z.object({ gpus: z.int().describe('GPUs reserved by the user\'s models'), models: z.int() }).strict(),
+  })
+  .strict()
+  .meta({ id: 'QuotaView' });
+
 export const errorBodySchema = z
   .object({
     error: z
@@ -175,3 +186,4 @@ export type ModelServeStatusBody = z.infer<typeof modelServeStatusSchema>;
 export type RequestAckBody = z.infer<typeof requestAckSchema>;
 export type ServeClusterStatusBody = z.infer<typeof serveClusterStatusSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type QuotaViewBody = z.infer<typeof quotaViewSchema>;

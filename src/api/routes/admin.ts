@@ -4,13 +4,16 @@ import { ensureUser, issueToken, listTokens, revokeToken, userExists } from '../
 import { badRequest, conflict, notFound } from '../../domain/apiError';
 import { requireAdmin } from '../auth';
 import type { TokenCache } from '../tokenCache';
-import { createUserSchema } from '../contract/requestSchemas';
+import { usageOf, writeQuota } from '../../db/quotas';
+import type { Admission } from '../admission';
+import { createUserSchema, quotaSchema } from '../contract/requestSchemas';
+import type { QuotaViewBody } from '../contract/responseSchemas';
 import { requireJsonBody } from '../jsonBody';
 import { isoUtc } from '../servingModelView';
 
 /** Admin-only endpoints: users and their tokens. */
-export function adminRoutes(deps: { pool: Pool; tokenCache: TokenCache }): Router {
-  const { pool, tokenCache } = deps;
+export function adminRoutes(deps: { pool: Pool; tokenCache: TokenCache; admission: Admission }): Router {
+  const { pool, tokenCache, admission } = deps;
   const router = Router();
   router.use(requireAdmin);
 
@@ -46,6 +49,27 @@ export function adminRoutes(deps: { pool: Pool; tokenCache: TokenCache }): Route
     // Refused by this process from the next request on; other replicas within their cache's TTL.
     tokenCache.evict(revoked.tokenHash.toString('hex'));
     res.json({ token_id: req.params.token_id, revoked: true });
+  });
+
+  async function quotaView(userId: string): Promise<QuotaViewBody> {
+    const [quota, usage] = await Promise.all([admission.quotaOf(userId), usageOf(pool, userId)]);
+    return { user_id: userId, max_gpus: quota.max_gpus, max_models: quota.max_models, source: quota.source, usage };
+  }
+
+  router.get('/:user_id/quota', async (req, res) => {
+    res.json(await quotaView(await existingUser(req.params.user_id as string)));
+  });
+
+  /** Takes effect for the user's next requests; models already accepted keep what they hold. */
+  router.put('/:user_id/quota', async (req, res) => {
+    const userId = await existingUser(req.params.user_id as string);
+    const parsed = quotaSchema.safeParse(requireJsonBody(req, '{"max_gpus": 8, "max_models": 4}'));
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : `${i.path.join('.') || 'body'}: ${i.message}`));
+      throw badRequest('invalid_quota', `${problems.join('; ')} (send {"max_gpus": n or null, "max_models": m or null})`);
+    }
+    await writeQuota(pool, userId, parsed.data);
+    res.json(await quotaView(userId));
   });
 
   return router;

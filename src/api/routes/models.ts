@@ -19,6 +19,7 @@ import { resolvedSpecYaml } from '../resolvedSpecYaml';
 import { isoUtc, toServingModel } from '../servingModelView';
 import { specDocument } from '../specBody';
 import type { SpecPlatformSource } from '../specPlatform';
+import type { Admission } from '../admission';
 
 /** Fields that exist in a ServingSpec but change only through POST, with the reason given to the user. */
 const POST_ONLY_FIELDS: Readonly<Record<string, string>> = {
@@ -80,8 +81,15 @@ function patchedSpec(current: ServingSpec, patch: PatchModel, allowStandInKnobs:
   return { ...next, engine_kwargs: parseEngineKwargs(merged, allowStandInKnobs) };
 }
 
-export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config: AppConfig; serveStatus: ServeStatusCache; platform: SpecPlatformSource }): Router {
-  const { pool, commands, config, serveStatus, platform } = deps;
+export function modelRoutes(deps: {
+  pool: Pool;
+  commands: ModelCommands;
+  config: AppConfig;
+  serveStatus: ServeStatusCache;
+  platform: SpecPlatformSource;
+  admission: Admission;
+}): Router {
+  const { pool, commands, config, serveStatus, platform, admission } = deps;
   const openaiBaseUrl = config.serving.openai_base_url;
   const allowStandInKnobs = engineSettingsOf(config).server_cls !== null;
   const router = Router();
@@ -130,8 +138,9 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
   router.post('/models', async (req, res) => {
     const user = currentUser(req);
     const document = specDocument(req);
-    const spec = validateServingSpec(document, { userId: user.userId, allowStandInKnobs, platform: await platform.get() });
-    const ack: RequestAckBody = await commands.deploy(user.userId, spec);
+    const cluster = await platform.get();
+    const spec = validateServingSpec(document, { userId: user.userId, allowStandInKnobs, platform: cluster });
+    const ack: RequestAckBody = await admission.admit(user.userId, { suffix: spec.model_id_suffix }, spec, cluster, () => commands.deploy(user.userId, spec));
     res.status(202).json(ack);
   });
 
@@ -164,9 +173,11 @@ export function modelRoutes(deps: { pool: Pool; commands: ModelCommands; config:
     const patch = parsePatch(requireJsonBody(req, '{"num_replicas": 2}'));
     const spec = patchedSpec(row.spec, patch, allowStandInKnobs);
     // A pure scale is its own message (the workflow records SCALE_REQUESTED); an engine change redeploys the spec.
-    const ack: RequestAckBody = patch.engine_kwargs
-      ? await commands.redeploy(row.modelKey, spec)
-      : await commands.scale(row.modelKey, spec.autoscaling ? { autoscaling: spec.autoscaling } : { num_replicas: spec.num_replicas });
+    const send = () =>
+      patch.engine_kwargs
+        ? commands.redeploy(row.modelKey, spec)
+        : commands.scale(row.modelKey, spec.autoscaling ? { autoscaling: spec.autoscaling } : { num_replicas: spec.num_replicas });
+    const ack: RequestAckBody = await admission.admit(user.userId, { modelKey: row.modelKey }, spec, await platform.get(), send);
     res.json(ack);
   });
 
