@@ -81,7 +81,7 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
   const document = buildOpenApiDocument();
   app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
-  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, clusterId: config.serving.cluster_id }), modelRoutes({ pool, commands, config, serveStatus, platform, admission }));
+  app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, config, platform }), modelRoutes({ pool, commands, config, serveStatus, platform, admission }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache, admission }));
 

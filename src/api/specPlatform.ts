@@ -1,16 +1,17 @@
 import { acceleratorTypesOf, type AppConfig } from '../config/config';
 import { DEFAULT_NODE_GPUS, type SpecPlatform } from '../domain/servingSpec';
+import type { ClusterNode } from '../ray/clusterNodes';
 import type { RayDashboardClient } from '../ray/dashboardClient';
 import { logger } from '../observability/logger';
 
 /**
  * What a spec is validated against: the accelerator types and storage from the config, and the
- * GPUs of the cluster's nodes from Ray, read at most once per `ttlMs`. While Ray cannot be read
- * a spec is still accepted (the workflow waits for Ray), against one node of DEFAULT_NODE_GPUS:
- * a replica larger than that is refused until the nodes are known again.
+ * cluster's nodes from Ray, read at most once per `ttlMs`. While Ray cannot be read a spec is
+ * still accepted (the workflow waits for Ray), against one node of DEFAULT_NODE_GPUS: a replica
+ * larger than that is refused until the nodes are known again.
  */
 export class SpecPlatformSource {
-  private cached: { at: number; nodeGpus: Promise<number[] | null> } | null = null;
+  private cached: { at: number; nodes: Promise<ClusterNode[] | null> } | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -19,27 +20,26 @@ export class SpecPlatformSource {
   ) {}
 
   async get(): Promise<SpecPlatform> {
-    const nodeGpus = await this.nodeGpus();
-    return { acceleratorTypes: acceleratorTypesOf(this.config), nodeGpus: nodeGpus ?? [DEFAULT_NODE_GPUS], nodesKnown: nodeGpus !== null, storageRoot: this.config.serving.storage_root };
+    const nodes = await this.nodes();
+    return {
+      acceleratorTypes: acceleratorTypesOf(this.config),
+      nodeGpus: nodes === null ? [DEFAULT_NODE_GPUS] : nodes.map((n) => n.gpus).filter((g) => g > 0),
+      nodesKnown: nodes !== null,
+      storageRoot: this.config.serving.storage_root,
+    };
   }
 
-  /** The GPUs of each node with any, or null while Ray cannot be read. */
-  private nodeGpus(): Promise<number[] | null> {
+  /** The cluster's alive nodes, or null while Ray cannot be read. */
+  nodes(): Promise<ClusterNode[] | null> {
     const now = Date.now();
     if (!this.cached || now - this.cached.at > this.ttlMs) {
-      const read = this.dashboard
-        .getNodes()
-        .then((nodes) => {
-          const gpus = nodes.map((n) => n.gpus).filter((g) => g > 0);
-          return gpus;
-        })
-        .catch((err: Error) => {
-          logger.warn({ err: err.message }, 'cluster nodes not readable; specs are checked against one node of the default size');
-          this.cached = null; // asked again by the next spec rather than remembered for the whole ttl
-          return null;
-        });
-      this.cached = { at: now, nodeGpus: read };
+      const read = this.dashboard.getNodes().catch((err: Error) => {
+        logger.warn({ err: err.message }, 'cluster nodes not readable; specs are checked against one node of the default size');
+        this.cached = null; // asked again next time rather than remembered for the whole ttl
+        return null;
+      });
+      this.cached = { at: now, nodes: read };
     }
-    return this.cached.nodeGpus;
+    return this.cached.nodes;
   }
 }

@@ -378,6 +378,13 @@ describe('admin', () => {
     }, 15_000, 'the app to be RUNNING');
     const app = status.applications[h.stack.config.serving.app_name];
     expect(Object.keys(app?.deployments ?? {}).length).toBeGreaterThan(0);
+    // Capacity as Ray lists the nodes (the double: one head node of 8 H20 GPUs), and what models reserve.
+    const { capacity } = status;
+    expect(capacity.nodes).toEqual([{ node_id: expect.any(String), is_head: true, gpus: 8, accelerator_types: ['H20'] }]);
+    const alices = modelListSchema.parse((await call('listModels')).body).items.filter((m) => m.state !== 'DELETED');
+    const reserved = alices.reduce((sum, m) => sum + m.total_gpus, 0);
+    expect(capacity.accelerators.H20).toEqual({ capacity: 8, reserved, free: 8 - reserved });
+    expect(capacity.users.find((u) => u.user_id === 'alice')).toMatchObject({ gpus: reserved, models: alices.length, max_gpus: null, quota_source: 'default' });
   });
 
   it('creates users, refusing invalid ids, duplicates and non-JSON bodies', async () => {

@@ -114,9 +114,46 @@ export const reconcilerViewSchema = z
   .strict()
   .meta({ id: 'ReconcilerView' });
 
+export const capacityViewSchema = z
+  .object({
+    nodes: z
+      .array(z.object({ node_id: z.string(), is_head: z.boolean(), gpus: z.int(), accelerator_types: z.array(z.string()) }).strict())
+      .nullable()
+      .describe("The cluster's alive nodes as Ray lists them (null: Ray cannot be read)"),
+    accelerators: z
+      .record(
+        z.string(),
+        z
+          .object({
+            capacity: z.int().nullable().describe('GPUs of this type on the nodes (null: Ray cannot be read)'),
+            reserved: z.int().describe('GPUs reserved by models of this type (max replicas x gpus_per_replica each)'),
+            free: z.int().nullable(),
+          })
+          .strict(),
+      )
+      .describe('Per accelerator type'),
+    users: z
+      .array(
+        z
+          .object({
+            user_id: z.string(),
+            gpus: z.int(),
+            models: z.int(),
+            max_gpus: z.int().nullable(),
+            max_models: z.int().nullable(),
+            quota_source: z.enum(['user', 'default']),
+          })
+          .strict(),
+      )
+      .describe('What each user reserves, against their quota'),
+  })
+  .strict()
+  .meta({ id: 'CapacityView' });
+
 export const serveClusterStatusSchema = z
   .object({
     reconciler: reconcilerViewSchema,
+    capacity: capacityViewSchema,
     proxies: z.record(z.string(), z.string()).describe('HTTP proxy status per Ray node'),
     applications: z.record(
       z.string(),

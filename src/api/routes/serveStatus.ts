@@ -1,19 +1,22 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import { acceleratorTypesOf, type AppConfig } from '../../config/config';
 import { listClusterEvents, readClusterObservation } from '../../db/observations';
+import { reservedByAccelerator, usageByUser } from '../../db/quotas';
 import { ApiError } from '../../domain/apiError';
 import type { ServeDetails } from '../../ray/serveStatus';
 import { requireAdmin } from '../auth';
 import type { ServeClusterStatusBody } from '../contract/responseSchemas';
 import type { ServeStatusCache } from '../serveStatusCache';
+import type { SpecPlatformSource } from '../specPlatform';
 import { isoUtc } from '../servingModelView';
 
 // Proxies are outside the model-facing status schema; read only what the summary shows.
 const proxiesSchema = z.record(z.string(), z.looseObject({ status: z.string() })).catch({});
 
 /** `serve.status()` in brief: proxy health per node, then every app (ours and others') with its deployments. */
-export function summarizeServe(details: ServeDetails): Omit<ServeClusterStatusBody, 'reconciler'> {
+export function summarizeServe(details: ServeDetails): Omit<ServeClusterStatusBody, 'reconciler' | 'capacity'> {
   const proxies = proxiesSchema.parse((details as { proxies?: unknown }).proxies ?? {});
   return {
     proxies: Object.fromEntries(Object.entries(proxies).map(([node, proxy]) => [node, proxy.status])),
@@ -43,13 +46,45 @@ async function reconcilerView(pool: Pool, clusterId: string): Promise<ServeClust
   };
 }
 
+/**
+ * GPUs per node and accelerator type, what models reserve of them, and each user's usage against
+ * their quota. A node counts toward a type it declares (`accelerator_type:<type>`); GPUs on nodes
+ * that declare none count toward the platform's default type.
+ */
+async function capacityView(pool: Pool, platform: SpecPlatformSource, config: AppConfig): Promise<ServeClusterStatusBody['capacity']> {
+  const defaultType = config.serving.llm.accelerator_type;
+  const [nodes, reserved, users] = await Promise.all([platform.nodes(), reservedByAccelerator(pool, defaultType), usageByUser(pool)]);
+  const capacity: Record<string, number> = {};
+  for (const node of nodes ?? []) {
+    if (node.gpus === 0) continue;
+    const types = node.acceleratorTypes.length > 0 ? node.acceleratorTypes : [defaultType ?? 'any'];
+    for (const type of types) capacity[type] = (capacity[type] ?? 0) + node.gpus;
+  }
+  const types = [...new Set([...acceleratorTypesOf(config), ...Object.keys(capacity), ...Object.keys(reserved)])].sort();
+  return {
+    nodes: nodes === null ? null : nodes.map((n) => ({ node_id: n.nodeId, is_head: n.isHead, gpus: n.gpus, accelerator_types: n.acceleratorTypes })),
+    accelerators: Object.fromEntries(
+      types.map((type) => {
+        const total = nodes === null ? null : (capacity[type] ?? 0);
+        const held = reserved[type] ?? 0;
+        return [type, { capacity: total, reserved: held, free: total === null ? null : total - held }];
+      }),
+    ),
+    users: users.map((u) => {
+      const quota = u.quota ?? { max_gpus: config.serving.quotas.default_max_gpus, max_models: config.serving.quotas.default_max_models };
+      return { user_id: u.userId, gpus: u.usage.gpus, models: u.usage.models, ...quota, quota_source: u.quota ? ('user' as const) : ('default' as const) };
+    }),
+  };
+}
+
 /** `GET /api/v2/serve/status`: admin only. */
-export function serveStatusRoutes(deps: { serveStatus: ServeStatusCache; pool: Pool; clusterId: string }): Router {
+export function serveStatusRoutes(deps: { serveStatus: ServeStatusCache; pool: Pool; config: AppConfig; platform: SpecPlatformSource }): Router {
   const router = Router();
   router.get('/status', requireAdmin, async (_req, res) => {
     const details = await deps.serveStatus.get();
     if (details instanceof Error) throw new ApiError(503, 'ray_unavailable', `Ray dashboard not reachable: ${details.message}`);
-    const body: ServeClusterStatusBody = { reconciler: await reconcilerView(deps.pool, deps.clusterId), ...summarizeServe(details) };
+    const [reconciler, capacity] = await Promise.all([reconcilerView(deps.pool, deps.config.serving.cluster_id), capacityView(deps.pool, deps.platform, deps.config)]);
+    const body: ServeClusterStatusBody = { reconciler, capacity, ...summarizeServe(details) };
     res.json(body);
   });
   return router;
