@@ -8,7 +8,6 @@ module.exports = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 120000,
     },
     {
       // Reliability and security scenarios; `make test` runs them short, `make reliability` at full scale.
@@ -16,10 +15,11 @@ module.exports = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/reliability/**/*.test.ts'],
-      testTimeout: 1_800_000,
+      setupFilesAfterEnv: ['<rootDir>/reliability/support/longTests.ts'],
     },
-    { displayName: 'e2e', testEnvironment: 'node', transform: tsJest, testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 300000 },
+    { displayName: 'e2e', testEnvironment: 'node', transform: tsJest, testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
   maxWorkers: 1,
+  // Jest takes this only here, for every project; the reliability project raises it for itself.
   testTimeout: 300000,
 };
