@@ -1,3 +1,4 @@
+import { admitModelActivity, releaseModelActivity } from './admission';
 import { applyModelToClusterActivity } from './applyModelToCluster';
 import type { ActivityDependencies } from './dependencies';
 import { observeClusterActivity } from './observeCluster';
@@ -12,6 +13,8 @@ export type { ActivityDependencies } from './dependencies';
 export function createActivities(deps: ActivityDependencies) {
   return {
     recordModelEvent: recordModelEventActivity(deps),
+    admitModel: admitModelActivity(deps),
+    releaseModel: releaseModelActivity(deps),
     applyModelToCluster: applyModelToClusterActivity(deps),
     watchReadiness: watchReadinessActivity(deps),
     waitForRemoval: waitForRemovalActivity(deps),

@@ -40,6 +40,7 @@ export function toServingModel(row: ModelRow, openaiBaseUrl: string): ServingMod
       note: atZero ? `scaled to zero after ${autoscaling.idle_timeout_s} s without requests; the next request starts a replica (a cold start)` : null,
     },
     last_healthy_at: row.observed?.lastHealthyAt ? isoUtc(row.observed.lastHealthyAt) : null,
+    admission: row.admission ?? null,
     endpoint: { openai_base_url: openaiBaseUrl, model: modelId },
     error_summary: row.errorSummary,
     created_at: isoUtc(row.createdAt),

@@ -17,6 +17,8 @@ export interface ModelRow {
   deletedAt: Date | null;
   /** What the cluster's reconciler last saw of the model (null: not judged, e.g. while it deploys). */
   observed: ObservedReplicas | null;
+  /** Its place in line while it waits for the cluster's GPUs (null: not waiting). */
+  admission?: { position: number; reason: string } | null;
 }
 
 export interface ObservedReplicas {
@@ -50,6 +52,8 @@ interface DbModelRow {
   observed_target?: number | null;
   observed_health?: string | null;
   last_healthy_at?: Date | null;
+  admission_reason?: string | null;
+  admission_position?: string | null;
 }
 
 const toModel = (r: DbModelRow): ModelRow => ({
@@ -68,6 +72,7 @@ const toModel = (r: DbModelRow): ModelRow => ({
     r.observed_health !== null && r.observed_health !== undefined
       ? { running: r.observed_running ?? 0, target: r.observed_target ?? 0, health: r.observed_health, lastHealthyAt: r.last_healthy_at ?? null }
       : null,
+  admission: r.admission_position ? { position: Number(r.admission_position), reason: r.admission_reason ?? 'waiting for GPUs' } : null,
 });
 
 export type Queryable = Pool | PoolClient;
@@ -79,10 +84,15 @@ export type Queryable = Pool | PoolClient;
 const MODEL_COLUMNS =
   'm.model_key, m.user_id, m.model_id_suffix, m.model_id_prefix, m.state, m.revision, m.spec, m.error_summary, m.created_at, m.updated_at, m.deleted_at, ' +
   "o.running_replicas AS observed_running, o.target_replicas AS observed_target, o.health AS observed_health, " +
-  "CASE WHEN o.health = 'healthy' THEN co.observed_at ELSE o.last_healthy_at END AS last_healthy_at";
-/** The models table with what the reconciler last saw of each (m, o and co in MODEL_COLUMNS). */
+  "CASE WHEN o.health = 'healthy' THEN co.observed_at ELSE o.last_healthy_at END AS last_healthy_at, " +
+  // Its place in line while it waits for GPUs: 1 + the models of its type waiting since before it.
+  'ad.reason AS admission_reason, ' +
+  'CASE WHEN ad.model_key IS NULL THEN NULL ELSE (SELECT count(*) + 1 FROM admissions w ' +
+  'WHERE w.cluster_id = ad.cluster_id AND w.accelerator = ad.accelerator AND w.waiting_since < ad.waiting_since) END AS admission_position';
+/** The models table with what the reconciler last saw of each and its place in line (m, o, co and ad in MODEL_COLUMNS). */
 const MODELS_OBSERVED =
-  'models m LEFT JOIN model_observations o ON o.model_key = m.model_key LEFT JOIN cluster_observations co ON co.cluster_id = o.cluster_id';
+  'models m LEFT JOIN model_observations o ON o.model_key = m.model_key LEFT JOIN cluster_observations co ON co.cluster_id = o.cluster_id ' +
+  'LEFT JOIN admissions ad ON ad.model_key = m.model_key AND ad.waiting_since IS NOT NULL';
 
 export async function findLiveModelBySuffix(db: Queryable, userId: string, suffix: string): Promise<ModelRow | null> {
   const result = await db.query<DbModelRow>(

@@ -63,12 +63,3 @@ export async function usageByUser(pool: Pool): Promise<Array<{ userId: string; u
   }));
 }
 
-/** GPUs reserved by the models of each accelerator type (a spec without one has the platform's default). */
-export async function reservedByAccelerator(pool: Pool, defaultType: string | null): Promise<Record<string, number>> {
-  const result = await pool.query<{ accelerator: string | null; gpus: string | null }>(
-    `SELECT coalesce(m.spec->>'accelerator_type', $1) AS accelerator, sum(${RESERVED_GPUS_SQL}) AS gpus
-       FROM models m WHERE m.deleted_at IS NULL AND m.state <> 'DELETED' GROUP BY 1`,
-    [defaultType],
-  );
-  return Object.fromEntries(result.rows.map((r) => [r.accelerator ?? 'any', Number(r.gpus ?? 0)]));
-}

@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'DEPLOY_REQUESTED', // a spec was accepted (create, upsert or retry)
   'SCALE_REQUESTED', // num_replicas changed by PATCH
   'DELETE_REQUESTED',
+  'ADMISSION_WAITING', // the cluster's GPUs cannot take the revision now: it waits in line (first come first served)
+  'ADMITTED', // it fits now: the rollout goes on
   'APPLY_STARTED', // the desired cluster config is being written to Ray
   'APPLY_SUCCEEDED', // Ray accepted the config
   'READINESS_PROGRESS', // replicas ready x/y, last Ray message (recorded when it changes)

@@ -45,3 +45,17 @@ export function aliveNodesIn(raw: unknown): ClusterNode[] {
       };
     });
 }
+
+/**
+ * GPUs per accelerator type: a node counts toward each type it declares
+ * (`accelerator_type:<type>`); one that declares none toward `defaultType`.
+ */
+export function gpusByAccelerator(nodes: readonly ClusterNode[], defaultType: string | null): Record<string, number> {
+  const capacity: Record<string, number> = {};
+  for (const node of nodes) {
+    if (node.gpus === 0) continue;
+    const types = node.acceleratorTypes.length > 0 ? node.acceleratorTypes : [defaultType ?? 'any'];
+    for (const type of types) capacity[type] = (capacity[type] ?? 0) + node.gpus;
+  }
+  return capacity;
+}

@@ -11,7 +11,7 @@ import type { ModelActivities } from '../activities';
  * Activities that heartbeat their own progress (the readiness watch) are left alone: an empty
  * heartbeat would replace the progress the Temporal UI shows.
  */
-export const LIVENESS_ONLY_ACTIVITIES: ReadonlySet<string> = new Set<keyof ModelActivities>(['recordModelEvent', 'applyModelToCluster', 'observeCluster', 'repairCluster']);
+export const LIVENESS_ONLY_ACTIVITIES: ReadonlySet<string> = new Set<keyof ModelActivities>(['recordModelEvent', 'applyModelToCluster', 'observeCluster', 'repairCluster', 'admitModel', 'releaseModel']);
 
 export function livenessHeartbeats(ctx: Context): ActivityInterceptors {
   return {

@@ -192,6 +192,11 @@ export class ModelEntity {
     return this.s.deleteRequested || this.s.latest.revision > revision;
   }
 
+  /** The revision the next rollout would take, left pending (it may wait in line first). */
+  pendingRollout(): Revision {
+    return this.s.latest;
+  }
+
   takeRollout(): Revision {
     this.s.handledRevision = this.s.latest.revision;
     return this.s.latest;

@@ -19,6 +19,7 @@ import type { ApplyResult } from '../activities/applyModelToCluster';
 import type { PlacementStep } from '../ray/modelPlacement';
 import type { ReadinessProgress, ReadinessVia } from '../activities/readiness';
 import { redefines } from '../domain/revisions';
+import { reservedGpus } from '../domain/gpuReservation';
 import { replicaFloor, type ServingSpec } from '../domain/servingSpecTypes';
 import { deleteUpdate, deployUpdate, HealthNotice, healthNoticeSignal, modelQuery, RequestAck, scaleUpdate } from './messages';
 import { ModelEntity, ModelEvent, ModelSnapshot, RequestRefused, Revision } from './modelEntity';
@@ -47,7 +48,7 @@ export interface ModelWorkflowInput {
 // see src/worker/livenessHeartbeats.ts). The readiness watch heartbeats its progress between
 // probes, and one round of probes (dashboard, /v1/models, a 1-token chat) can take tens of
 // seconds on a busy cluster, hence its longer heartbeat timeout.
-const { recordModelEvent } = proxyActivities<ModelActivities>({
+const { recordModelEvent, admitModel, releaseModel } = proxyActivities<ModelActivities>({
   startToCloseTimeout: '15 seconds',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
@@ -76,6 +77,11 @@ const RECORD_EVENTS_ALONGSIDE = 'record-events-alongside-steps';
 
 /** Patch: a redefinition of a serving model starts the new revision beside the serving one (blue/green). */
 const BLUE_GREEN = 'blue-green-revisions';
+
+/** Patch: a rollout waits in line until the cluster's GPUs can take it; a model off the cluster gives its GPUs back. */
+const ADMISSION = 'capacity-admission';
+/** How often a model waiting in line looks again (capacity frees when a model goes or a node joins). */
+const ADMISSION_RECHECK_MS = 5_000;
 
 /** How long one readiness watch may run before reporting back to the workflow. */
 const WATCH_WINDOW_MS = 60_000;
@@ -351,6 +357,31 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     }
   }
 
+  /**
+   * Waits in line until the cluster's GPUs of the model's accelerator type can take the revision
+   * (true). False when a newer request or a delete replaces it, or the history should start
+   * afresh: the revision stays pending and the loop comes back to it. Nothing is placed on Ray
+   * before it is admitted.
+   */
+  async function admitted(revision: Revision): Promise<boolean> {
+    const request = { modelKey: model.modelKey, accelerator: revision.spec.accelerator_type ?? null, gpus: reservedGpus(revision.spec) };
+    let shown = '';
+    for (;;) {
+      const verdict = await admitModel.executeWithOptions({ summary: `admit ${model.modelId} r${revision.revision} (${request.gpus} GPUs)` }, [request]);
+      if (verdict.admitted) {
+        if (shown) await emit('ADMITTED', { revision: revision.revision, gpus: request.gpus }, `admitted: ${request.gpus} GPUs`);
+        return true;
+      }
+      if (verdict.reason !== shown) {
+        shown = verdict.reason;
+        model.transition('QUEUED');
+        showState(verdict.reason);
+        await emit('ADMISSION_WAITING', { revision: revision.revision, gpus: request.gpus, reason: verdict.reason, ahead: verdict.ahead }, verdict.reason);
+      }
+      if (await condition(() => model.isSuperseded(revision.revision) || workflowInfo().continueAsNewSuggested, ADMISSION_RECHECK_MS)) return false;
+    }
+  }
+
   async function rollout(revision: Revision) {
     model.transition('DEPLOYING');
     const good = model.lastGood;
@@ -368,6 +399,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await emit('ROLLBACK_STARTED', { failed_revision: failed.revision, to_revision: good.revision });
       try {
         await applyAndWait(good, `r${good.revision}-after-r${failed.revision}`, false);
+        // The model holds what its good revision reserves again (it ran there before: no waiting in line).
+        if (patched(ADMISSION)) await admitModel.executeWithOptions({ summary: `hold ${model.modelId}'s GPUs for r${good.revision}` }, [{ modelKey: model.modelKey, accelerator: good.spec.accelerator_type ?? null, gpus: reservedGpus(good.spec), force: true }]);
         markServing(good, summary);
         await emit('ROLLED_BACK', { to_revision: good.revision, error_summary: summary }, summary);
         return;
@@ -397,6 +430,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
           { modelKey: model.modelKey, modelId: model.modelId, spec: null, rolloutMarker: 'removed' },
         ]);
         await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} is gone` }, [{ modelId: model.modelId, modelKey: model.modelKey }]);
+        if (patched(ADMISSION)) await releaseModel.executeWithOptions({ summary: `give ${model.modelId}'s GPUs back` }, [{ modelKey: model.modelKey }]);
         model.markRemoved();
         return;
       } catch (err) {
@@ -512,8 +546,10 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof modelWorkflow>({ ...input, carried: model.snapshot() });
     }
-    if (model.hasPendingRollout()) await rollout(model.takeRollout());
-    else if (model.needsCare()) await heal();
+    if (model.hasPendingRollout()) {
+      if (patched(ADMISSION) && !(await admitted(model.pendingRollout()))) continue;
+      await rollout(model.takeRollout());
+    } else if (model.needsCare()) await heal();
   }
 
   showState('removing the model from the cluster');

@@ -84,6 +84,7 @@ const exercised = new Map<OperationId, Set<number>>();
 let h: Awaited<ReturnType<typeof startApiHarness>>;
 beforeAll(async () => {
   h = await startApiHarness();
+  h.ray.nodes = [{ gpus: 8, acceleratorType: 'H20' }];
 });
 afterAll(async () => {
   await h?.close();

@@ -11,7 +11,9 @@ import { eventually } from '../support/stack';
 let h: Awaited<ReturnType<typeof startApiHarness>>;
 beforeAll(async () => {
   h = await startApiHarness();
+  // Three nodes of 8: a 16-GPU replica is split across two of them, and fits beside the other models.
   h.ray.nodes = [
+    { gpus: 8, acceleratorType: 'H20' },
     { gpus: 8, acceleratorType: 'H20' },
     { gpus: 8, acceleratorType: 'H20' },
   ];
@@ -134,7 +136,7 @@ describe('a spec with every new field', () => {
 });
 
 describe('a replica larger than one node', () => {
-  it('is split into tensor x pipeline stages across the two nodes', async () => {
+  it('is split into tensor x pipeline stages across two nodes', async () => {
     const ack = requestAckSchema.parse((await h.call('POST', '/api/v2/serve/models', yaml('model_id: big.model\nmodel_source: $HOME/common/hf/demo/tiny-chat\ngpus_per_replica: 16\n'))).body);
     await reaches(ack.model_key, 'RUNNING');
     const detail = await detailOf(ack.model_key);
@@ -147,7 +149,7 @@ describe('a replica larger than one node', () => {
 
 describe('bad values of the new fields', () => {
   it.each([
-    ['a replica larger than the cluster', 'gpus_per_replica: 24\n', 422, 'invalid_resources', 'gpus_per_replica', /2 nodes with 8, 8 GPUs/],
+    ['a replica larger than the cluster', 'gpus_per_replica: 32\n', 422, 'invalid_resources', 'gpus_per_replica', /3 nodes with 8, 8, 8 GPUs/],
     ['an accelerator not offered', 'accelerator_type: A100\n', 422, 'invalid_accelerator_type', 'accelerator_type', /must be one of H20/],
     ['a platform variable', 'env: {CUDA_VISIBLE_DEVICES: "0"}\n', 400, 'invalid_env', 'env.CUDA_VISIBLE_DEVICES', /CUDA_VISIBLE_DEVICES is set by the platform/],
     ['a bad variable name', 'env: {my-var: "0"}\n', 400, 'invalid_env', 'env', /"my-var" must match/],

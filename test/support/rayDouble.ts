@@ -166,8 +166,12 @@ export class RayDouble {
   rejectedPuts = 0;
   /** Status reads (GET /api/serve/applications/) answered. */
   statusReads = 0;
-  /** The cluster's nodes as GET /api/v0/nodes lists them: GPUs and accelerator type of each. */
-  nodes: Array<{ gpus: number; acceleratorType: string }> = [{ gpus: 8, acceleratorType: 'H20' }];
+  /**
+   * The cluster's nodes as GET /api/v0/nodes lists them: GPUs and accelerator type of each. By
+   * default one node large enough for any test's models; tests of admission and of the cluster's
+   * size set their own.
+   */
+  nodes: Array<{ gpus: number; acceleratorType: string }> = [{ gpus: 4096, acceleratorType: 'H20' }];
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();

@@ -47,6 +47,11 @@ export const servingModelSchema = z
       .strict()
       .describe('Observed replicas of a RUNNING or DEGRADED model'),
     last_healthy_at: isoTimestamp.nullable().describe('When the model was last seen served as asked (null: not yet seen so)'),
+    admission: z
+      .object({ position: z.int().describe('1: next to be admitted'), reason: z.string().describe('e.g. "waiting for 4 H20 GPUs (2 free, 1 model ahead)"') })
+      .strict()
+      .nullable()
+      .describe("Its place in line while it waits for the cluster's GPUs (state QUEUED); null: not waiting"),
     endpoint: z.object({ openai_base_url: z.string(), model: z.string() }).strict(),
     error_summary: z.string().nullable().describe('Null unless something failed'),
     created_at: isoTimestamp,
@@ -126,12 +131,26 @@ export const capacityViewSchema = z
         z
           .object({
             capacity: z.int().nullable().describe('GPUs of this type on the nodes (null: Ray cannot be read)'),
-            reserved: z.int().describe('GPUs reserved by models of this type (max replicas x gpus_per_replica each)'),
+            reserved: z.int().describe('GPUs held by the admitted models of this type (max replicas x gpus_per_replica each)'),
             free: z.int().nullable(),
           })
           .strict(),
       )
       .describe('Per accelerator type'),
+    queue: z
+      .array(
+        z
+          .object({
+            position: z.int(),
+            model_key: z.string(),
+            accelerator: z.string(),
+            wanted_gpus: z.int(),
+            held_gpus: z.int().describe('What it holds while it waits (a scale-up keeps its current GPUs)'),
+            waiting_since: isoTimestamp,
+          })
+          .strict(),
+      )
+      .describe('Models waiting for GPUs, first come first served (a line per accelerator type)'),
     users: z
       .array(
         z

@@ -3,8 +3,10 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { acceleratorTypesOf, type AppConfig } from '../../config/config';
 import { listClusterEvents, readClusterObservation } from '../../db/observations';
-import { reservedByAccelerator, usageByUser } from '../../db/quotas';
+import { admissionTotals } from '../../db/admissions';
+import { usageByUser } from '../../db/quotas';
 import { ApiError } from '../../domain/apiError';
+import { gpusByAccelerator } from '../../ray/clusterNodes';
 import type { ServeDetails } from '../../ray/serveStatus';
 import { requireAdmin } from '../auth';
 import type { ServeClusterStatusBody } from '../contract/responseSchemas';
@@ -46,20 +48,12 @@ async function reconcilerView(pool: Pool, clusterId: string): Promise<ServeClust
   };
 }
 
-/**
- * GPUs per node and accelerator type, what models reserve of them, and each user's usage against
- * their quota. A node counts toward a type it declares (`accelerator_type:<type>`); GPUs on nodes
- * that declare none count toward the platform's default type.
- */
+/** GPUs per node and accelerator type, what models reserve of them, and each user's usage against their quota. */
 async function capacityView(pool: Pool, platform: SpecPlatformSource, config: AppConfig): Promise<ServeClusterStatusBody['capacity']> {
   const defaultType = config.serving.llm.accelerator_type;
-  const [nodes, reserved, users] = await Promise.all([platform.nodes(), reservedByAccelerator(pool, defaultType), usageByUser(pool)]);
-  const capacity: Record<string, number> = {};
-  for (const node of nodes ?? []) {
-    if (node.gpus === 0) continue;
-    const types = node.acceleratorTypes.length > 0 ? node.acceleratorTypes : [defaultType ?? 'any'];
-    for (const type of types) capacity[type] = (capacity[type] ?? 0) + node.gpus;
-  }
+  const [nodes, admissions, users] = await Promise.all([platform.nodes(), admissionTotals(pool, config.serving.cluster_id), usageByUser(pool)]);
+  const reserved = admissions.held;
+  const capacity = gpusByAccelerator(nodes ?? [], defaultType);
   const types = [...new Set([...acceleratorTypesOf(config), ...Object.keys(capacity), ...Object.keys(reserved)])].sort();
   return {
     nodes: nodes === null ? null : nodes.map((n) => ({ node_id: n.nodeId, is_head: n.isHead, gpus: n.gpus, accelerator_types: n.acceleratorTypes })),
@@ -70,6 +64,7 @@ async function capacityView(pool: Pool, platform: SpecPlatformSource, config: Ap
         return [type, { capacity: total, reserved: held, free: total === null ? null : total - held }];
       }),
     ),
+    queue: admissions.waiting.map((w, i) => ({ position: i + 1, model_key: w.modelKey, accelerator: w.accelerator, wanted_gpus: w.wanted, held_gpus: w.held, waiting_since: isoUtc(w.waitingSince) })),
     users: users.map((u) => {
       const quota = u.quota ?? { max_gpus: config.serving.quotas.default_max_gpus, max_models: config.serving.quotas.default_max_models };
       return { user_id: u.userId, gpus: u.usage.gpus, models: u.usage.models, ...quota, quota_source: u.quota ? ('user' as const) : ('default' as const) };
