@@ -171,7 +171,7 @@ export class RayDouble {
    * default one node large enough for any test's models; tests of admission and of the cluster's
    * size set their own.
    */
-  nodes: Array<{ gpus: number; acceleratorType: string }> = [{ gpus: 4096, acceleratorType: 'H20' }];
+  nodes: Array<{ gpus: number; acceleratorType: string }> = [{ gpus: 100_000, acceleratorType: 'H20' }];
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
