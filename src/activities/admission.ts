@@ -1,6 +1,9 @@
 import { admit, noteWaitingReason, releaseAdmission } from '../db/admissions';
-import { gpusByAccelerator } from '../ray/clusterNodes';
+import { type ClusterNode, gpusByAccelerator } from '../ray/clusterNodes';
 import type { ActivityDependencies } from './dependencies';
+
+/** How long one read of Ray's nodes stands for the cluster's capacity. */
+const NODES_FRESH_MS = 1_000;
 
 export interface AdmitModelInput {
   modelKey: string;
@@ -25,9 +28,21 @@ export interface AdmitModelResult {
  * retried: nothing is placed before it is known to fit.
  */
 export function admitModelActivity(deps: ActivityDependencies) {
+  // A storm of rollouts asks about the same nodes: one read serves those of the next second.
+  let nodes: { at: number; read: Promise<ClusterNode[]> } | null = null;
+  const clusterNodes = (): Promise<ClusterNode[]> => {
+    if (!nodes || Date.now() - nodes.at > NODES_FRESH_MS) {
+      const read = deps.dashboard.getNodes();
+      read.catch(() => {
+        nodes = null; // a failed read is not remembered
+      });
+      nodes = { at: Date.now(), read };
+    }
+    return nodes.read;
+  };
   return async function admitModel(input: AdmitModelInput): Promise<AdmitModelResult> {
     const accelerator = input.accelerator ?? deps.render.acceleratorType ?? 'any';
-    const capacity = gpusByAccelerator(await deps.dashboard.getNodes(), deps.render.acceleratorType)[accelerator] ?? 0;
+    const capacity = gpusByAccelerator(await clusterNodes(), deps.render.acceleratorType)[accelerator] ?? 0;
     const verdict = await admit(deps.pool, { clusterId: deps.clusterId, modelKey: input.modelKey, accelerator, wanted: input.gpus, capacity, force: input.force === true });
     if (verdict.admitted) return { admitted: true, reason: '', ahead: 0 };
     const ahead = verdict.ahead === 0 ? 'none ahead' : `${verdict.ahead} model${verdict.ahead === 1 ? '' : 's'} ahead`;
