@@ -1,30 +1,15 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app';
-import { ADMIN_USER_ID } from '../../src/api/auth';
-import { ensureUser } from '../../src/db/users';
 import { stackAction } from '../../reliability/support/stackControl';
-import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { ADMIN_TOKEN, type ApiOnRealRay, startApiOnRealRay } from '../support/apiOnRealRay';
+import { eventually, RunningStack } from '../support/stack';
 
 /**
  * Admission on a real Ray node (8 logical GPUs, the stand-in engine) through the API: a model
  * larger than the cluster is refused at once; two that together exceed it queue the second with
  * its reason until the first is deleted or a second raylet joins; a user over quota gets 403.
  */
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
+let api: ApiOnRealRay;
 let stack: RunningStack;
-let server: Server;
-let api: string;
-let userToken: string;
-
-async function call(method: string, path: string, body?: string, contentType = 'application/json', token = userToken) {
-  const response = await fetch(`${api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': contentType } : {}) },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const call: ApiOnRealRay['call'] = (...args) => api.call(...args);
 const modelOf = async (key: string) => (await call('GET', `/api/v2/serve/models/${key}`)).body.model;
 const reaches = (key: string, state: string) => eventually(async () => (await modelOf(key)).state === state, 120_000, `${key} to reach ${state}`);
 const post = async (suffix: string, gpus: number) => {
@@ -38,23 +23,13 @@ async function onRay(key: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  const ray = testConfig().serving.ray_dashboard_url;
-  await fetch(`${ray}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
-  stack = await startStack(testConfig(), { pollIntervalMs: 500 });
-  await ensureUser(stack.pool, ADMIN_USER_ID, true);
-  const app = createApp({ config: stack.config, pool: stack.pool, temporal: stack.client, adminToken: ADMIN_TOKEN });
-  server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  expect((await call('POST', '/api/v2/users', JSON.stringify({ user_id: 'dana' }), 'application/json', ADMIN_TOKEN)).status).toBe(201);
-  userToken = (await call('POST', '/api/v2/users/dana/tokens', undefined, 'application/json', ADMIN_TOKEN)).body.token;
+  api = await startApiOnRealRay('dana');
+  stack = api.stack;
 });
 
 afterAll(async () => {
   await stackAction('kill-node').catch(() => undefined);
-  server?.close();
-  await stack?.close();
+  await api?.close();
 });
 
 describe('admission on a real Ray node', () => {

@@ -1,50 +1,23 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app';
-import { ADMIN_USER_ID } from '../../src/api/auth';
-import { ensureUser } from '../../src/db/users';
-import { eventually, RunningStack, startStack, testConfig } from '../support/stack';
+import { type ApiOnRealRay, startApiOnRealRay } from '../support/apiOnRealRay';
+import { eventually, RunningStack, testConfig } from '../support/stack';
 
 /**
  * The walking skeleton, all real: the API and a worker in this process, the Temporal dev server,
  * Postgres and a local Ray head node with the CPU stand-in behind Ray's own OpenAI ingress.
  */
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
+let api: ApiOnRealRay;
 let stack: RunningStack;
-let server: Server;
-let api: string;
-let userToken: string;
-
-async function call(method: string, path: string, body?: string, contentType = 'application/json', token = userToken) {
-  const response = await fetch(`${api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': contentType } : {}) },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const call: ApiOnRealRay['call'] = (...args) => api.call(...args);
 
 const stateOf = async (key: string) => (await call('GET', `/api/v2/serve/models/${key}`)).body.model?.state;
 
 beforeAll(async () => {
-  const ray = testConfig().serving.ray_dashboard_url;
-  await fetch(`${ray}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
-  stack = await startStack(testConfig(), { pollIntervalMs: 500 });
-  await ensureUser(stack.pool, ADMIN_USER_ID, true);
-  const app = createApp({ config: stack.config, pool: stack.pool, temporal: stack.client, adminToken: ADMIN_TOKEN });
-  server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  expect((await call('POST', '/api/v2/users', JSON.stringify({ user_id: 'carol' }), 'application/json', ADMIN_TOKEN)).status).toBe(201);
-  const issued = await call('POST', '/api/v2/users/carol/tokens', undefined, 'application/json', ADMIN_TOKEN);
-  expect(issued.status).toBe(201);
-  userToken = issued.body.token;
+  api = await startApiOnRealRay('carol');
+  stack = api.stack;
 });
 
 afterAll(async () => {
-  server?.close();
-  await stack?.close();
+  await api?.close();
 });
 
 describe('walking skeleton on a real Ray node', () => {
