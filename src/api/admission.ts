@@ -43,17 +43,21 @@ export class Admission {
   }
 }
 
-/** A model whose every replica together needs more GPUs than the whole cluster has can never run. */
+/**
+ * A model whose replicas together need more GPUs of its accelerator type than the whole cluster
+ * has can never run: refused at once rather than left waiting in line forever.
+ */
 export function checkFitsCluster(spec: ServingSpec, platform: SpecPlatform): void {
   if (!platform.nodesKnown) return; // while Ray cannot be read, nothing is refused for its size
-  const total = platform.nodeGpus.reduce((sum, gpus) => sum + gpus, 0);
+  const type = spec.accelerator_type ?? platform.acceleratorTypes[0] ?? null;
+  const total = type !== null && platform.acceleratorGpus ? (platform.acceleratorGpus[type] ?? 0) : platform.nodeGpus.reduce((sum, gpus) => sum + gpus, 0);
   const needed = reservedGpus(spec);
-  if (needed > total) {
-    const replicas = spec.autoscaling ? `max_replicas ${spec.autoscaling.max_replicas}` : `num_replicas ${spec.num_replicas}`;
-    throw unprocessable(
-      'exceeds_cluster',
-      `the model needs ${needed} GPUs (${replicas} x gpus_per_replica ${spec.gpus_per_replica}) and the whole cluster has ${total} (${platform.nodeGpus.length} node${platform.nodeGpus.length === 1 ? '' : 's'} with ${platform.nodeGpus.join(', ')} GPUs)`,
-      { field: spec.autoscaling ? 'autoscaling.max_replicas' : 'num_replicas' },
-    );
-  }
+  if (needed <= total) return;
+  const replicas = spec.autoscaling ? `max_replicas ${spec.autoscaling.max_replicas}` : `num_replicas ${spec.num_replicas}`;
+  const nodes = `${platform.nodeGpus.length} node${platform.nodeGpus.length === 1 ? '' : 's'} with ${platform.nodeGpus.join(', ')} GPUs`;
+  throw unprocessable(
+    'exceeds_cluster',
+    `the model needs ${needed} ${type ?? ''} GPUs (${replicas} x gpus_per_replica ${spec.gpus_per_replica}) and the whole cluster has ${total} (${nodes})`.replace('  ', ' '),
+    { field: spec.autoscaling ? 'autoscaling.max_replicas' : 'num_replicas' },
+  );
 }

@@ -1,6 +1,6 @@
 import { acceleratorTypesOf, type AppConfig } from '../config/config';
 import { DEFAULT_NODE_GPUS, type SpecPlatform } from '../domain/servingSpec';
-import type { ClusterNode } from '../ray/clusterNodes';
+import { type ClusterNode, gpusByAccelerator } from '../ray/clusterNodes';
 import type { RayDashboardClient } from '../ray/dashboardClient';
 import { logger } from '../observability/logger';
 
@@ -25,6 +25,7 @@ export class SpecPlatformSource {
       acceleratorTypes: acceleratorTypesOf(this.config),
       nodeGpus: nodes === null ? [DEFAULT_NODE_GPUS] : nodes.map((n) => n.gpus).filter((g) => g > 0),
       nodesKnown: nodes !== null,
+      ...(nodes !== null ? { acceleratorGpus: gpusByAccelerator(nodes, this.config.serving.llm.accelerator_type) } : {}),
       storageRoot: this.config.serving.storage_root,
     };
   }

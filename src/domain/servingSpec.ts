@@ -78,6 +78,8 @@ export interface SpecPlatform {
   nodeGpus: readonly number[];
   /** False while Ray cannot be read (nodeGpus is then a default): nothing is refused for not fitting the cluster as a whole. */
   nodesKnown?: boolean;
+  /** GPUs of the cluster per accelerator type, where the nodes are known. */
+  acceleratorGpus?: Readonly<Record<string, number>>;
   /** Where the logical /private paths live, for resolving repo ids; null: repo ids are not served. */
   storageRoot: string | null;
 }

@@ -38,7 +38,7 @@ describe('admission on a real Ray node', () => {
   it('queues a model that does not fit beside another, and runs it once the first is deleted', async () => {
     const refused = await call('POST', '/api/v2/serve/models', 'model_id: whole-cluster\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 3\ngpus_per_replica: 4\n', 'application/yaml');
     expect(refused.status).toBe(422);
-    expect(refused.body.error.message).toMatch(/needs 12 GPUs .* the whole cluster has 8/);
+    expect(refused.body.error.message).toMatch(/needs 12 H20 GPUs .* the whole cluster has 8/);
 
     const first = await post('six-gpus', 6);
     await reaches(first, 'RUNNING');

@@ -98,7 +98,7 @@ describe('walking skeleton on a real Ray node', () => {
     const never = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 2\ngpus_per_replica: 8\n', 'application/yaml');
     expect(never.status).toBe(422);
     expect(never.body.error).toMatchObject({ code: 'exceeds_cluster' });
-    expect(never.body.error.message).toMatch(/needs 16 GPUs .* the whole cluster has 8/);
+    expect(never.body.error.message).toMatch(/needs 16 H20 GPUs .* the whole cluster has 8/);
     // 8 GPUs while tiny holds 1 of the node's 8: it waits, with its reason, and nothing of it reaches Ray.
     const posted = await call('POST', '/api/v2/serve/models', 'model_id: too-big\nmodel_source: /private/hf/demo/tiny-chat\nnum_replicas: 1\ngpus_per_replica: 8\n', 'application/yaml');
     expect(posted.status).toBe(202);

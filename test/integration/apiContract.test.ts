@@ -443,7 +443,7 @@ describe('admin', () => {
 
   it('answers 422 at once for a model larger than the whole cluster', async () => {
     const error = errorBodySchema.parse(expectAnswer('createModel', await call('createModel', {}, { body: spec('too-big', 'num_replicas: 3\ngpus_per_replica: 4\n') }), 422, 'exceeds_cluster')).error;
-    expect(error.message).toMatch(/needs 12 GPUs \(num_replicas 3 x gpus_per_replica 4\) and the whole cluster has 8/);
+    expect(error.message).toMatch(/needs 12 H20 GPUs \(num_replicas 3 x gpus_per_replica 4\) and the whole cluster has 8 \(1 node with 8 GPUs\)/);
   });
 
   it('answers 404 for tokens of a user that does not exist', async () => {
