@@ -25,7 +25,7 @@ describe('walking skeleton on a real Ray node', () => {
   let tinyModelId: string;
 
   it('answers /healthz once Postgres and Temporal are reachable', async () => {
-    const response = await fetch(`${api}/healthz`);
+    const response = await fetch(`${api.url}/healthz`);
     expect(response.status).toBe(200);
   });
 

@@ -9,6 +9,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface ApiOnRealRay {
   stack: RunningStack;
+  /** Where the API listens, e.g. http://127.0.0.1:41234. */
+  url: string;
   /** Calls the API as the user (or with `token`); the body is parsed JSON. */
   call(method: string, path: string, body?: string, contentType?: string, token?: string): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -38,6 +40,7 @@ export async function startApiOnRealRay(userId: string): Promise<ApiOnRealRay> {
   userToken = (await call('POST', `/api/v2/users/${userId}/tokens`, undefined, 'application/json', ADMIN_TOKEN)).body.token;
   return {
     stack,
+    url: api,
     call,
     async close() {
       server.close();
