@@ -28,7 +28,7 @@ if [ -z "${ARGUS_ADMIN_TOKEN:-}" ]; then
 fi
 export ARGUS_ADMIN_TOKEN
 
-node dist/worker/main.js >>.data/dev/worker.log 2>&1 &
+ARGUS_WORKER_METRICS_PORT=${ARGUS_WORKER_METRICS_PORT:-9464} node dist/worker/main.js >>.data/dev/worker.log 2>&1 &
 worker_pid=$!
 node dist/api/main.js >>.data/dev/api.log 2>&1 &
 api_pid=$!
@@ -36,7 +36,8 @@ for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:${API_PORT:-8080}/healthz"
 
 cat <<MSG
 
-  API            http://127.0.0.1:${API_PORT:-8080}     (healthz: /healthz)
+  API            http://127.0.0.1:${API_PORT:-8080}     (healthz: /healthz, metrics: /metrics)
+  Worker metrics http://127.0.0.1:${ARGUS_WORKER_METRICS_PORT:-9464}/metrics
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Ray dashboard  $RAY_DASHBOARD_URL
   OpenAI ingress http://127.0.0.1:8000/v1

@@ -4,6 +4,7 @@ import { RayRequestError } from '../ray/dashboardClient';
 import { ClusterEntryConfig, isManagedApp, renderClusterBody } from '../ray/clusterLayout';
 import type { ServeApplication } from '../ray/serveConfig';
 import type { ActivityDependencies } from './dependencies';
+import { countPut } from '../observability/metrics/workerMetrics';
 
 /** How one flush went: how many PUTs it sent and which entries Ray refused. */
 export interface FlushOutcome {
@@ -82,7 +83,9 @@ async function tryPut(
 ): Promise<'accepted' | RayRequestError> {
   const configs = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, config]) => config);
   try {
-    await deps.dashboard.putServeApplications(renderClusterBody(configs, foreignApps, deps.render));
+    const body = renderClusterBody(configs, foreignApps, deps.render);
+    await deps.dashboard.putServeApplications(body);
+    countPut(body.applications.length);
     return 'accepted';
   } catch (err) {
     if (err instanceof RayRequestError && err.isRejection) return err;

@@ -19,6 +19,7 @@ import { modelRoutes } from './routes/models';
 import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
 import { SpecPlatformSource } from './specPlatform';
+import { type ApiMetrics, createApiMetrics } from '../observability/metrics/apiMetrics';
 import { Admission } from './admission';
 import { TokenCache } from './tokenCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
@@ -28,12 +29,14 @@ export interface ApiDependencies {
   pool: Pool;
   temporal: Client;
   adminToken: string;
+  /** The API's metrics (created here unless main serves them on their own port). */
+  metrics?: ApiMetrics;
 }
 
 /** How long /healthz waits for each dependency. */
 const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 
-export function createApp({ config, pool, temporal, adminToken }: ApiDependencies) {
+export function createApp({ config, pool, temporal, adminToken, metrics = createApiMetrics(pool) }: ApiDependencies) {
   const app = express();
   app.disable('x-powered-by');
   // Answers are never cached (Cache-Control: no-store below), so an ETag, a hash of every body,
@@ -47,6 +50,13 @@ export function createApp({ config, pool, temporal, adminToken }: ApiDependencie
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
+  app.use(metrics.middleware);
+  if (config.api.metrics_port === null) {
+    // No token: Prometheus scrapes it. With api.metrics_port set it is served on that port instead.
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   // Answers carry tokens and live state: never cached by a browser or a proxy.

@@ -5,6 +5,8 @@ import { logger } from '../observability/logger';
 import { connectTemporalClient } from '../temporal/client';
 import { ADMIN_USER_ID } from './auth';
 import { createApp } from './app';
+import { createApiMetrics } from '../observability/metrics/apiMetrics';
+import { serveMetrics } from '../observability/metrics/metricsServer';
 
 async function main() {
   const config = loadConfig();
@@ -13,10 +15,13 @@ async function main() {
   const pool = createPool(config.database.url);
   await ensureUser(pool, ADMIN_USER_ID, true);
   const temporal = await connectTemporalClient(config);
-  const server = createApp({ config, pool, temporal, adminToken }).listen(config.api.port, () => {
+  const metrics = createApiMetrics(pool);
+  const server = createApp({ config, pool, temporal, adminToken, metrics }).listen(config.api.port, () => {
     logger.info({ port: config.api.port }, 'API listening');
   });
+  const metricsServer = config.api.metrics_port === null ? null : await serveMetrics(metrics.registry, config.api.metrics_port);
   const stop = () => {
+    metricsServer?.close();
     server.close(() => void Promise.all([pool.end(), temporal.connection.close()]).then(() => process.exit(0)));
   };
   process.on('SIGINT', stop);

@@ -64,9 +64,18 @@ const configSchema = z
          * off. A token revoked through another replica keeps working here for at most this long.
          */
         token_cache_ttl_s: z.coerce.number().min(0).max(300).default(5),
+        /** GET /metrics on its own port (no token: bind it where only Prometheus reaches); null: on the API's port. */
+        metrics_port: z.preprocess((v) => (v === null || v === undefined ? null : Number(v)), z.number().int().min(1).max(65535).nullable()).default(null),
       })
       .strict(),
     database: z.object({ url: z.string().url() }).strict(),
+    worker: z
+      .object({
+        /** GET /metrics of the worker on this port (no token); null: not served. */
+        metrics_port: z.preprocess((v) => (v === null || v === undefined ? null : Number(v)), z.number().int().min(1).max(65535).nullable()).default(null),
+      })
+      .strict()
+      .default({ metrics_port: null }),
     temporal: z
       .object({
         address: z.string().min(1),
@@ -173,7 +182,9 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[]]> = [
   ['API_PORT', ['api', 'port']],
   ['ARGUS_RATE_LIMIT_PER_MINUTE', ['api', 'rate_limit_per_minute']],
   ['ARGUS_TOKEN_CACHE_TTL_S', ['api', 'token_cache_ttl_s']],
+  ['ARGUS_API_METRICS_PORT', ['api', 'metrics_port']],
   ['ARGUS_DATABASE_URL', ['database', 'url']],
+  ['ARGUS_WORKER_METRICS_PORT', ['worker', 'metrics_port']],
   ['TEMPORAL_ADDRESS', ['temporal', 'address']],
   ['TEMPORAL_NAMESPACE', ['temporal', 'namespace']],
   ['ARGUS_TASK_QUEUE', ['temporal', 'task_queue']],

@@ -194,10 +194,10 @@ export async function recordEvent(
   pool: Pool,
   event: { modelKey: string; seq: number; eventType: EventType; payload: Record<string, unknown> },
   projection: ModelProjection,
-): Promise<void> {
+): Promise<boolean> {
   // One statement, so one round trip and atomic without a transaction: the event and the row it
   // implies land together or not at all, and a replayed write changes nothing.
-  await pool.query(
+  const result = await pool.query(
     `WITH recorded AS (
        INSERT INTO model_events (model_key, seq, event_type, payload) VALUES ($1, $2, $7, $8)
        ON CONFLICT (model_key, seq) DO NOTHING
@@ -217,4 +217,6 @@ export async function recordEvent(
       JSON.stringify(event.payload),
     ],
   );
+  // The row moves only for an event newer than its last: false for a write replayed by a retry.
+  return result.rowCount === 1;
 }

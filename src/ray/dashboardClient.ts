@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { observeDashboardCall } from '../observability/metrics/rayMetrics';
 import { aliveNodesIn, type ClusterNode } from './clusterNodes';
 import type { ServeApplication, ServeDeployBody } from './serveConfig';
 import { applicationNamesIn, foreignApplicationsIn, ServeDetails, serveDetailsSchema, singleDeploymentView } from './serveStatus';
@@ -25,6 +26,9 @@ export class RayRequestError extends Error {
  * refuses PUTs that carry browser headers (`Sec-Fetch-Mode`), which `fetch` always adds.
  */
 async function call(url: string, init: { method: 'GET' | 'PUT'; body?: string }, timeoutMs: number): Promise<string> {
+  const started = performance.now();
+  const operation = `${init.method} ${new URL(url).pathname}`;
+  const done = (failure: { status: number | undefined } | null) => observeDashboardCall(operation, (performance.now() - started) / 1000, failure);
   let response;
   try {
     response = await request(url, {
@@ -35,13 +39,16 @@ async function call(url: string, init: { method: 'GET' | 'PUT'; body?: string },
       bodyTimeout: timeoutMs,
     });
   } catch (err) {
+    done({ status: undefined });
     const cause = (err as { code?: string }).code ?? (err as Error).message;
     throw new RayRequestError(`Ray dashboard unreachable at ${new URL(url).origin}: ${cause}`, undefined, '');
   }
   const body = await response.body.text();
   if (response.statusCode >= 400) {
+    done({ status: response.statusCode });
     throw new RayRequestError(`Ray answered ${response.statusCode} to ${init.method} ${new URL(url).pathname}: ${body.slice(0, 2000)}`, response.statusCode, body);
   }
+  done(null);
   return body;
 }
 

@@ -3,6 +3,8 @@ import { loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { logger } from '../observability/logger';
 import { createWorker } from './createWorker';
+import { serveMetrics } from '../observability/metrics/metricsServer';
+import { workerMetricsRegistry } from '../observability/metrics/workerMetrics';
 import { startClusterWorkflows } from './startClusterWorkflows';
 
 async function main() {
@@ -11,11 +13,13 @@ async function main() {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker(config, pool, connection);
   logger.info({ taskQueue: config.temporal.task_queue }, 'worker running');
+  const metrics = config.worker.metrics_port === null ? null : await serveMetrics(workerMetricsRegistry(pool, config.serving.cluster_id), config.worker.metrics_port);
   const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
   // The cluster's own workflows: the layout migration (a cluster left in the previous release's
   // single-app layout is moved) and the reconciler that keeps every model served after RUNNING.
   await startClusterWorkflows(config).catch((err: Error) => logger.error({ err: err.message }, 'could not start the cluster workflows'));
   await running;
+  metrics?.close();
   await Promise.all([pool.end(), connection.close()]);
 }
 

@@ -325,13 +325,13 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     ]);
     await emit('REVISION_RETIRED', { revision: good.revision, app_names: retired.removed_apps ?? [] });
     markServing(revision);
-    await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
+    await emit('RUNNING', { revision: revision.revision, kind: revision.kind, took_s: secondsSince(rolloutStartedAt) }, `serving revision ${revision.revision}`);
   }
 
   /** A new revision that failed beside the serving one: remove it; the serving revision never stopped. */
   async function discardRevision(failed: Revision, good: Revision, failure: { summary: string; message: string; type: string }, appName: string | null) {
     const summary = `revision ${failed.revision} (${failed.kind}) failed and was discarded; revision ${good.revision} served throughout: ${failure.summary}`;
-    await emit('DEPLOY_FAILED', { revision: failed.revision, error_type: failure.type, error_summary: failure.summary, message: failure.message }, failure.summary);
+    await emit('DEPLOY_FAILED', { revision: failed.revision, kind: failed.kind, error_type: failure.type, error_summary: failure.summary, message: failure.message, took_s: secondsSince(rolloutStartedAt) }, failure.summary);
     const discarded = await placementStep(`remove ${model.modelId} r${failed.revision}`, { spec: good.spec, rolloutMarker: `r${failed.revision}`, step: 'retire' });
     await waitForRemoval.executeWithOptions({ summary: `wait until ${model.modelId} r${failed.revision} is gone` }, [
       { modelId: model.modelId, modelKey: model.modelKey, appNames: discarded.removed_apps ?? (appName ? [appName] : []) },
@@ -350,7 +350,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         return;
       }
       markServing(revision);
-      await emit('RUNNING', { revision: revision.revision }, `serving revision ${revision.revision}`);
+      await emit('RUNNING', { revision: revision.revision, kind: revision.kind, took_s: secondsSince(rolloutStartedAt) }, `serving revision ${revision.revision}`);
     } catch (err) {
       if (isCancellation(err)) throw err;
       await compensate(revision, describeFailure(err));
@@ -365,11 +365,12 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
    */
   async function admitted(revision: Revision): Promise<boolean> {
     const request = { modelKey: model.modelKey, accelerator: revision.spec.accelerator_type ?? null, gpus: reservedGpus(revision.spec) };
+    const askedAt = Date.now();
     let shown = '';
     for (;;) {
       const verdict = await admitModel.executeWithOptions({ summary: `admit ${model.modelId} r${revision.revision} (${request.gpus} GPUs)` }, [request]);
       if (verdict.admitted) {
-        if (shown) await emit('ADMITTED', { revision: revision.revision, gpus: request.gpus }, `admitted: ${request.gpus} GPUs`);
+        if (shown) await emit('ADMITTED', { revision: revision.revision, gpus: request.gpus, waited_s: secondsSince(askedAt) }, `admitted: ${request.gpus} GPUs`);
         return true;
       }
       if (verdict.reason !== shown) {
@@ -382,7 +383,9 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
     }
   }
 
+  let rolloutStartedAt = Date.now();
   async function rollout(revision: Revision) {
+    rolloutStartedAt = Date.now();
     model.transition('DEPLOYING');
     const good = model.lastGood;
     if (revision.kind === 'deploy' && good !== null && redefines(good.spec, revision.spec) && patched(BLUE_GREEN)) return blueGreen(revision, good);
@@ -393,7 +396,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   async function compensate(failed: Revision, failure: { summary: string; message: string; type: string }) {
     const good = model.lastGood;
     const summary = good ? `revision ${failed.revision} (${failed.kind}) failed and was rolled back: ${failure.summary}` : failure.summary;
-    await emit('DEPLOY_FAILED', { revision: failed.revision, error_type: failure.type, error_summary: failure.summary, message: failure.message }, failure.summary);
+    await emit('DEPLOY_FAILED', { revision: failed.revision, kind: failed.kind, error_type: failure.type, error_summary: failure.summary, message: failure.message, took_s: secondsSince(rolloutStartedAt) }, failure.summary);
     if (model.isSuperseded(failed.revision)) return; // the newer request replaces the failed config anyway
     if (good) {
       await emit('ROLLBACK_STARTED', { failed_revision: failed.revision, to_revision: good.revision });
@@ -558,6 +561,8 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   await emit('DELETED', {}, 'deleted');
   await condition(allHandlersFinished);
 }
+
+const secondsSince = (at: number) => Math.round((Date.now() - at) / 100) / 10;
 
 /** A drift in the words the model's error_summary shows. */
 function describeDrift(drift: HealthNotice): string {
