@@ -50,7 +50,9 @@ export function createApp({ config, pool, temporal, adminToken, metrics = create
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
-  app.use(metrics.middleware);
+  // One document serves the docs routes, names the routes metrics count under and tells the 405 handler which methods each path has.
+  const document = buildOpenApiDocument();
+  app.use(metrics.middleware([...Object.keys(document.paths ?? {}), '/metrics', '/api/v2/openapi.json', '/api/v2/docs']));
   if (config.api.metrics_port === null) {
     // No token: Prometheus scrapes it. With api.metrics_port set it is served on that port instead.
     app.get('/metrics', async (_req, res) => {
@@ -87,8 +89,6 @@ export function createApp({ config, pool, temporal, adminToken, metrics = create
 
   const tokenCache = new TokenCache(config.api.token_cache_ttl_s * 1000);
   const auth = [authenticate(pool, adminToken, tokenCache), perTokenRateLimit(config.api.rate_limit_per_minute)];
-  // One document serves the docs routes and tells the 405 handler which methods each path has.
-  const document = buildOpenApiDocument();
   app.use('/api/v2', docsRoutes(document));
   // The admin status route comes before the models router so a request is authenticated once.
   app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, config, platform }), modelRoutes({ pool, commands, config, serveStatus, platform, admission }));

@@ -59,15 +59,25 @@ export function createApiMetrics(pool: Pool) {
     },
   });
 
-  /** Counts every answer under its route template (`/api/v2/serve/models/:model_key`), never the raw path. */
-  function middleware(req: Request, res: Response, next: NextFunction): void {
-    const started = performance.now();
-    res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      requests.inc({ route, method: req.method, status: String(res.statusCode) });
-      seconds.observe({ route, method: req.method }, (performance.now() - started) / 1000);
-    });
-    next();
+  /**
+   * Counts every answer under its route template (`/api/v2/serve/models/{model_key}`, as the
+   * OpenAPI document names it), never the raw path: model keys and tokens stay out of the labels.
+   */
+  function middleware(templates: readonly string[]) {
+    const matchers = templates.map((template) => ({
+      template,
+      pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}/?$`),
+    }));
+    const routeOf = (path: string) => matchers.find((m) => m.pattern.test(path))?.template ?? 'unmatched';
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const started = performance.now();
+      res.on('finish', () => {
+        const route = routeOf(req.originalUrl.split('?')[0] ?? '');
+        requests.inc({ route, method: req.method, status: String(res.statusCode) });
+        seconds.observe({ route, method: req.method }, (performance.now() - started) / 1000);
+      });
+      next();
+    };
   }
 
   return { registry: Registry.merge([registry, rayRegistry]), middleware };
