@@ -54,3 +54,42 @@ describe('docker-compose.yml', () => {
     expect(compose.services.temporal?.environment?.DB).toMatch(/^postgres/);
   });
 });
+
+describe('monitoring', () => {
+  const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/argus-serve.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const prometheus = YAML.parse(readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
+
+  /** Metric names a PromQL expression reads (functions, label names and keywords left out). */
+  function metricsIn(expr: string): string[] {
+    const withoutLabels = expr.replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '').replace(/\b(by|without)\s*\([^)]*\)/g, '');
+    return [...withoutLabels.matchAll(/[a-zA-Z_:][\w:]*/g)]
+      .filter((m) => withoutLabels.slice((m.index ?? 0) + m[0].length).trimStart()[0] !== '(') // a function, not a metric
+      .map((m) => m[0])
+      .filter((name) => name.includes('_'));
+  }
+
+  it('charts only metrics that exist: the product\'s own (registered by the API and the worker) and Ray Serve\'s (recorded from a Ray 2.58 node)', async () => {
+    const { createApiMetrics } = await import('../../src/observability/metrics/apiMetrics');
+    const { workerMetricsRegistry } = await import('../../src/observability/metrics/workerMetrics');
+    const fakePool = {} as never;
+    const own = new Set<string>();
+    for (const registry of [createApiMetrics(fakePool).registry, workerMetricsRegistry(fakePool, 'prod')]) {
+      for (const metric of registry.getMetricsAsArray()) {
+        own.add(metric.name);
+        for (const suffix of ['_bucket', '_sum', '_count']) own.add(`${metric.name}${suffix}`);
+      }
+    }
+    const ray = new Set(readFileSync(path.join(ROOT, 'test/fixtures/ray-serve-2.58/metrics/names.txt'), 'utf8').split('\n').filter(Boolean));
+    const charted = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => metricsIn(t.expr)));
+    expect(charted.length).toBeGreaterThan(15);
+    expect(charted.filter((name) => !own.has(name) && !ray.has(name))).toEqual([]);
+    expect(charted.some((name) => name.startsWith('ray_serve_'))).toBe(true);
+  });
+
+  it('provisions Prometheus and Grafana with the dashboard, scraping the ports the services serve metrics on', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['prometheus', 'grafana']));
+    const targets = prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+    expect(targets).toEqual(expect.arrayContaining([`api:${compose.services.api?.environment?.ARGUS_API_METRICS_PORT}`, `worker:${compose.services.worker?.environment?.ARGUS_WORKER_METRICS_PORT}`, 'ray-head:8080']));
+    expect(compose.services.grafana?.volumes).toEqual(expect.arrayContaining(['./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']));
+  });
+});
