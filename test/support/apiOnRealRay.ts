@@ -11,6 +11,8 @@ export interface ApiOnRealRay {
   stack: RunningStack;
   /** Where the API listens, e.g. http://127.0.0.1:41234. */
   url: string;
+  /** The user's token. */
+  userToken: string;
   /** Calls the API as the user (or with `token`); the body is parsed JSON. */
   call(method: string, path: string, body?: string, contentType?: string, token?: string): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startApiOnRealRay(userId: string): Promise<ApiOnRealRay> {
   return {
     stack,
     url: api,
+    userToken,
     call,
     async close() {
       server.close();
