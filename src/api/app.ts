@@ -20,6 +20,7 @@ import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
 import { SpecPlatformSource } from './specPlatform';
 import { type ApiMetrics, createApiMetrics } from '../observability/metrics/apiMetrics';
+import { httpSpans } from '../observability/tracing';
 import { Admission } from './admission';
 import { TokenCache } from './tokenCache';
 import { BODY_LIMIT_BYTES, YAML_TYPES } from './specBody';
@@ -52,7 +53,9 @@ export function createApp({ config, pool, temporal, adminToken, metrics = create
   );
   // One document serves the docs routes, names the routes metrics count under and tells the 405 handler which methods each path has.
   const document = buildOpenApiDocument();
-  app.use(metrics.middleware([...Object.keys(document.paths ?? {}), '/metrics', '/api/v2/openapi.json', '/api/v2/docs']));
+  const routeTemplates = [...Object.keys(document.paths ?? {}), '/metrics', '/api/v2/openapi.json', '/api/v2/docs'];
+  app.use(metrics.middleware(routeTemplates));
+  app.use(httpSpans(routeTemplates));
   if (config.api.metrics_port === null) {
     // No token: Prometheus scrapes it. With api.metrics_port set it is served on that port instead.
     app.get('/metrics', async (_req, res) => {

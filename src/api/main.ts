@@ -7,11 +7,13 @@ import { ADMIN_USER_ID } from './auth';
 import { createApp } from './app';
 import { createApiMetrics } from '../observability/metrics/apiMetrics';
 import { serveMetrics } from '../observability/metrics/metricsServer';
+import { startTracing } from '../observability/tracing';
 
 async function main() {
   const config = loadConfig();
   const adminToken = process.env.ARGUS_ADMIN_TOKEN;
   if (!adminToken || adminToken.length < 16) throw new Error('ARGUS_ADMIN_TOKEN must be set to a secret of at least 16 characters');
+  startTracing('argus-api'); // on when OTEL_EXPORTER_OTLP_ENDPOINT is set
   const pool = createPool(config.database.url);
   await ensureUser(pool, ADMIN_USER_ID, true);
   const temporal = await connectTemporalClient(config);

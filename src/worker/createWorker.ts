@@ -6,9 +6,16 @@ import { RayDashboardClient } from '../ray/dashboardClient';
 import { IngressClient } from '../ray/ingressClient';
 import { renderSettingsOf } from '../ray/serveConfig';
 import { livenessHeartbeats } from './livenessHeartbeats';
+import type { Tracing } from '../observability/tracing';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry/lib/worker';
 
 /** Wires the model workflow and its activities to a task queue; nothing else happens here. */
-export async function createWorker(config: AppConfig, pool: Pool, connection: NativeConnection, options: { pollIntervalMs?: number } = {}): Promise<Worker> {
+export async function createWorker(
+  config: AppConfig,
+  pool: Pool,
+  connection: NativeConnection,
+  options: { pollIntervalMs?: number; tracing?: Tracing | null } = {},
+): Promise<Worker> {
   const activities = createActivities({
     pool,
     dashboard: new RayDashboardClient(config.serving.ray_dashboard_url, 10_000),
@@ -29,7 +36,15 @@ export async function createWorker(config: AppConfig, pool: Pool, connection: Na
     taskQueue: config.temporal.task_queue,
     workflowsPath: require.resolve('../workflows'),
     activities,
-    interceptors: { activity: [livenessHeartbeats] },
+    // With tracing on, workflows and activities continue the trace of the request that started
+    // them; workflow spans leave the sandbox through a sink.
+    interceptors: options.tracing
+      ? {
+          activity: [livenessHeartbeats, (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+          workflowModules: [require.resolve('../workflows/tracingInterceptors')],
+        }
+      : { activity: [livenessHeartbeats] },
+    ...(options.tracing ? { sinks: { exporter: makeWorkflowExporter(options.tracing.processor, options.tracing.resource) } } : {}),
     // After a crash, a workflow's next task waits this long on the dead worker's sticky queue before
     // any worker may take it (the default, 10 s, was most of the crash-recovery time).
     stickyQueueScheduleToStartTimeout: '3 seconds',

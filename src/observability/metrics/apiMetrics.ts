@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MODEL_STATES } from '../../domain/lifecycle';
+import { routeTemplateMatcher } from '../routeTemplates';
 import { rayRegistry } from './rayMetrics';
 
 /** Users shown by name in argus_models_by_user; the rest are summed as user_id="other" (bounded cardinality). */
@@ -64,11 +65,7 @@ export function createApiMetrics(pool: Pool) {
    * OpenAPI document names it), never the raw path: model keys and tokens stay out of the labels.
    */
   function middleware(templates: readonly string[]) {
-    const matchers = templates.map((template) => ({
-      template,
-      pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}/?$`),
-    }));
-    const routeOf = (path: string) => matchers.find((m) => m.pattern.test(path))?.template ?? 'unmatched';
+    const routeOf = routeTemplateMatcher(templates);
     return (req: Request, res: Response, next: NextFunction): void => {
       const started = performance.now();
       res.on('finish', () => {
