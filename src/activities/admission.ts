@@ -34,7 +34,7 @@ export function admitModelActivity(deps: ActivityDependencies) {
     if (!nodes || Date.now() - nodes.at > NODES_FRESH_MS) {
       const read = deps.dashboard.getNodes();
       read.catch(() => {
-        nodes = null; // a failed read is not remembered
+        if (nodes?.read === read) nodes = null; // a failed read is not remembered (a newer one is kept)
       });
       nodes = { at: Date.now(), read };
     }

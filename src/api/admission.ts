@@ -57,7 +57,7 @@ export function checkFitsCluster(spec: ServingSpec, platform: SpecPlatform): voi
   const nodes = `${platform.nodeGpus.length} node${platform.nodeGpus.length === 1 ? '' : 's'} with ${platform.nodeGpus.join(', ')} GPUs`;
   throw unprocessable(
     'exceeds_cluster',
-    `the model needs ${needed} ${type ?? ''} GPUs (${replicas} x gpus_per_replica ${spec.gpus_per_replica}) and the whole cluster has ${total} (${nodes})`.replace('  ', ' '),
+    `the model needs ${needed} ${type === null ? '' : `${type} `}GPUs (${replicas} x gpus_per_replica ${spec.gpus_per_replica}) and the whole cluster has ${total} (${nodes})`,
     { field: spec.autoscaling ? 'autoscaling.max_replicas' : 'num_replicas' },
   );
 }

@@ -34,9 +34,9 @@ export class SpecPlatformSource {
   nodes(): Promise<ClusterNode[] | null> {
     const now = Date.now();
     if (!this.cached || now - this.cached.at > this.ttlMs) {
-      const read = this.dashboard.getNodes().catch((err: Error) => {
+      const read: Promise<ClusterNode[] | null> = this.dashboard.getNodes().catch((err: Error) => {
         logger.warn({ err: err.message }, 'cluster nodes not readable; specs are checked against one node of the default size');
-        this.cached = null; // asked again next time rather than remembered for the whole ttl
+        if (this.cached?.nodes === read) this.cached = null; // asked again next time rather than remembered for the whole ttl
         return null;
       });
       this.cached = { at: now, nodes: read };
