@@ -69,3 +69,23 @@ if ! stamp_ok dist/.argus-built "$src_hash"; then
   npx tsc -p tsconfig.build.json
   echo "$src_hash" > dist/.argus-built
 fi
+
+# The web console (console/, React bundled by Vite into dist/console, served by the API at /console).
+console_hash=$(find console src/api/contract -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if ! stamp_ok dist/console/.argus-built "$console_hash"; then
+  echo "==> console (vite build)"
+  npx tsc -p console/tsconfig.json
+  npx vite build --config console/vite.config.mts
+  echo "$console_hash" > dist/console/.argus-built
+fi
+
+# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> Chromium (Debian package, for the console's browser tests)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Chromium is not installed; run 'sudo apt-get install -y chromium' and retry." >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

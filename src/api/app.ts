@@ -14,7 +14,9 @@ import { methodNotAllowed } from './methodNotAllowed';
 import { ModelCommands } from './modelCommands';
 import { perTokenRateLimit } from './rateLimit';
 import { adminRoutes } from './routes/admin';
+import { consoleRoutes } from './routes/console';
 import { docsRoutes } from './routes/docs';
+import { meRoutes } from './routes/me';
 import { modelRoutes } from './routes/models';
 import { serveStatusRoutes } from './routes/serveStatus';
 import { ServeStatusCache } from './serveStatusCache';
@@ -97,6 +99,10 @@ export function createApp({ config, pool, temporal, adminToken, metrics = create
   app.use('/api/v2/serve', auth, serveStatusRoutes({ serveStatus, pool, config, platform }), modelRoutes({ pool, commands, config, serveStatus, platform, admission }));
   // Mounted on its own prefix so an unknown /api/v2 path is a 404, not an admin-only 403.
   app.use('/api/v2/users', auth, adminRoutes({ pool, tokenCache, admission }));
+  app.use('/api/v2/me', auth, meRoutes());
+  // The console for model owners: a page of the public API's own, under /console.
+  app.use('/console', consoleRoutes({ openaiBaseUrl: config.serving.openai_base_url }));
+  app.get('/', (_req, res) => res.redirect('/console/'));
 
   app.use(methodNotAllowed(document.paths ?? {}));
   app.use((req: Request, _res: Response, next: NextFunction) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));

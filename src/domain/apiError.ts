@@ -21,7 +21,7 @@ export class ApiError extends Error {
 
 export const badRequest = (code: string, message: string, details?: ApiErrorDetails) =>
   new ApiError(400, code, message, details);
-export const forbidden = (code: string, message: string) => new ApiError(403, code, message);
+export const forbidden = (code: string, message: string, details?: ApiErrorDetails) => new ApiError(403, code, message, details);
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 export const conflict = (code: string, message: string) => new ApiError(409, code, message);
 export const unprocessable = (code: string, message: string, details?: ApiErrorDetails) =>

@@ -22,7 +22,7 @@ export const MAX_MODEL_SOURCE_LENGTH = 1024;
  */
 export const MODEL_SOURCE_SHAPE = /^(\$HOME|\$HOME\/[ -#&-\[\]-~]*|\/[ -#&-\[\]-~]*)$/;
 
-const invalid = (why: string): ApiError => badRequest('invalid_model_source', `model_source ${why}`);
+const invalid = (why: string): ApiError => badRequest('invalid_model_source', `model_source ${why}`, { field: 'model_source' });
 
 function expandHome(raw: string, userId: string): string {
   if (!raw.startsWith('$')) {
@@ -67,6 +67,7 @@ export function resolveModelSource(raw: string, userId: string): string {
     throw forbidden(
       'model_source_forbidden',
       `model_source ${normalised || '/'} is outside the allowed roots: use /private/hf/... or your own ${ownRoot}...`,
+      { field: 'model_source' },
     );
   }
   return normalised;

@@ -103,6 +103,14 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
+/** The field the first problem is at (an unknown field's own name), for the error body's `field`. */
+function fieldOfIssues(issues: z.core.$ZodIssue[], prefix: string[] = []): { field?: string } {
+  const first = issues[0];
+  if (!first) return {};
+  const path = [...prefix, ...first.path.map(String), ...(first.code === 'unrecognized_keys' && first.keys[0] ? [first.keys[0]] : [])];
+  return path.length > 0 ? { field: path.join('.') } : {};
+}
+
 function checkResource(name: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw unprocessable('invalid_resources', `${name} must be a whole number from 1 to ${max} (got ${value})`, { field: name });
@@ -115,7 +123,7 @@ export function checkReplicas(value: number): void {
 
 export function parseEngineKwargs(value: unknown, allowStandInKnobs: boolean): EngineKwargs {
   const result = engineKwargsSchema(allowStandInKnobs).safeParse(value);
-  if (!result.success) throw badRequest('invalid_spec', describeIssues(result.error.issues), { field: 'engine_kwargs' });
+  if (!result.success) throw badRequest('invalid_spec', describeIssues(result.error.issues), fieldOfIssues(result.error.issues, ['engine_kwargs']));
   return result.data;
 }
 
@@ -125,7 +133,7 @@ export function validateServingSpec(document: unknown, rules: SpecRules): Servin
     throw badRequest('invalid_spec', 'the ServingSpec must be a mapping with model_id and model_source');
   }
   const parsed = servingSpecInputSchema.safeParse(document);
-  if (!parsed.success) throw badRequest('invalid_spec', describeIssues(parsed.error.issues));
+  if (!parsed.success) throw badRequest('invalid_spec', describeIssues(parsed.error.issues), fieldOfIssues(parsed.error.issues));
   const input = parsed.data;
   const platform = rules.platform ?? DEFAULT_PLATFORM;
 

@@ -16,6 +16,7 @@ import {
   tokenListSchema,
   tokenRevokedSchema,
   userCreatedSchema,
+  whoAmISchema,
 } from './responseSchemas';
 
 /** What each error status means on this API; an operation lists the ones it can answer. */
@@ -111,6 +112,11 @@ const operations = {
     requestParams: { path: userParam.extend({ token_id: z.string() }) },
     responses: answers({ 200: json(tokenRevokedSchema, 'Revoked; the token is refused from now on') }, [403, 404]),
   },
+  whoAmI: {
+    summary: 'Who the token belongs to, and whether it is an admin\'s',
+    description: 'Lets a client (the console, the CLI) check a token and show what its holder may do.',
+    responses: answers({ 200: json(whoAmISchema, 'The token\'s user') }, []),
+  },
   getQuota: {
     summary: "A user's quota and what their models reserve (admin)",
     requestParams: { path: userParam },
@@ -144,6 +150,7 @@ export function buildOpenApiDocument(publicApiUrl?: string) {
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token issued by an admin' } } },
     paths: {
+      '/api/v2/me': { get: op('whoAmI', 'users') },
       '/api/v2/serve/models': { post: op('createModel', 'models'), get: op('listModels', 'models') },
       '/api/v2/serve/models/{model_key}': { get: op('getModel', 'models'), patch: op('patchModel', 'models'), delete: op('deleteModel', 'models') },
       '/api/v2/serve/status': { get: op('serveStatus', 'admin') },

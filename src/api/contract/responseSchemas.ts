@@ -191,6 +191,11 @@ export const serveClusterStatusSchema = z
   .strict()
   .meta({ id: 'ServeClusterStatus' });
 
+export const whoAmISchema = z
+  .object({ user_id: z.string(), is_admin: z.boolean() })
+  .strict()
+  .meta({ id: 'WhoAmI' });
+
 export const userCreatedSchema = z.object({ user_id: z.string() }).strict().meta({ id: 'UserCreated' });
 
 export const tokenIssuedSchema = z
@@ -243,3 +248,4 @@ export type RequestAckBody = z.infer<typeof requestAckSchema>;
 export type ServeClusterStatusBody = z.infer<typeof serveClusterStatusSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 export type QuotaViewBody = z.infer<typeof quotaViewSchema>;
+export type WhoAmIBody = z.infer<typeof whoAmISchema>;
