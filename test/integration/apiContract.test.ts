@@ -14,6 +14,7 @@ import {
   tokenListSchema,
   tokenRevokedSchema,
   userCreatedSchema,
+  whoAmISchema,
 } from '../../src/api/contract/responseSchemas';
 import { createPool } from '../../src/db/pool';
 import { issueToken, revokeToken } from '../../src/db/users';
@@ -41,6 +42,7 @@ type OperationId =
   | 'revokeToken'
   | 'getQuota'
   | 'setQuota'
+  | 'whoAmI'
   | 'health';
 
 const SUCCESS_SCHEMAS: Record<OperationId, z.ZodType> = {
@@ -56,6 +58,7 @@ const SUCCESS_SCHEMAS: Record<OperationId, z.ZodType> = {
   revokeToken: tokenRevokedSchema,
   getQuota: quotaViewSchema,
   setQuota: quotaViewSchema,
+  whoAmI: whoAmISchema,
   health: healthSchema,
 };
 
@@ -163,6 +166,11 @@ describe('authentication on every operation', () => {
     for (const op of operations.filter((o) => o.id !== 'health')) {
       expectAnswer(op.id, await call(op.id, { model_key: 'svc-bob-20260101-000000-abcd', user_id: 'bob', token_id: 'tok_x' }, { token: revoked }), 401, 'unauthorized');
     }
+  });
+
+  it("tells a token's holder who they are, and whether they are an admin", async () => {
+    expect(expectAnswer('whoAmI', await call('whoAmI', {}), 200)).toEqual({ user_id: 'alice', is_admin: false });
+    expect(expectAnswer('whoAmI', await call('whoAmI', {}, admin()), 200)).toEqual({ user_id: 'admin', is_admin: true });
   });
 
   it('answers 403 to a user on every admin operation', async () => {
@@ -488,6 +496,8 @@ describe('when Postgres, Temporal and Ray cannot be reached', () => {
         createModel: { body: spec('outage') },
         patchModel: json({ num_replicas: 2 }),
         createUser: json({ user_id: 'outage' }),
+        // The admin's token is checked without the database; a user's is not.
+        whoAmI: { token: h.tokens.alice },
       };
       for (const op of operations) {
         const response = await call(op.id, params, bodies[op.id] ?? {}, () => dead.call);

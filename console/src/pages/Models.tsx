@@ -36,7 +36,7 @@ export function Models() {
                 <td>
                   <StateBadge state={m.state} />
                   {m.admission && <div className="sub">{m.admission.reason}</div>}
-                  {m.error_summary && <div className="sub bad-text" title={m.error_summary}>{m.error_summary.slice(0, 80)}</div>}
+                  {m.error_summary && <div className="sub bad-text" title={m.error_summary}>{m.error_summary.length > 80 ? `${m.error_summary.slice(0, 79)}…` : m.error_summary}</div>}
                 </td>
                 <td data-testid="replicas">{replicaText(m.replicas)}</td>
                 <td>{m.total_gpus}</td>
