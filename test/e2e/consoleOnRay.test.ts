@@ -150,6 +150,7 @@ describe('the web console in a browser on the real stack', () => {
     await shows(summary, '/private/hf/demo/broken-model');
     await page.locator('.event.failure').first().waitFor();
     expect(await page.content()).not.toContain(api.stack.config.serving.storage_root);
+    await screenshot('failed-model');
     await page.getByRole('link', { name: 'Models' }).click();
     await counts(page.locator('table.models tbody tr'), 2);
     await screenshot('models');
@@ -183,10 +184,10 @@ describe('the web console in a browser on the real stack', () => {
       await admin.getByLabel('max gpus').fill('4');
       await admin.getByRole('button', { name: 'Save quota' }).click();
       await shows(gwen, '/ 4');
+      if (SHOTS) await admin.screenshot({ path: path.join(SHOTS, 'admin.png'), fullPage: true });
       await admin.getByRole('button', { name: 'Issue a token' }).click();
       const secret = (await admin.getByTestId('issued-token').locator('code').nth(1).textContent()) ?? '';
       expect((await api.call('GET', '/api/v2/me', undefined, 'application/json', secret)).body).toEqual({ user_id: 'gwen', is_admin: false });
-      if (SHOTS) await admin.screenshot({ path: path.join(SHOTS, 'admin.png'), fullPage: true });
     } finally {
       await other.close();
     }

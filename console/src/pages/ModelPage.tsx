@@ -71,6 +71,8 @@ export function ModelPage({ modelKey }: { modelKey: string }) {
  * API's status cache), else what the reconciler last saw.
  */
 function servedReplicas(model: ServingModel, serve: ModelDetail['serve_status']): string {
+  // A failed or deleted model has been taken off the cluster; Ray's last word may lag by a read.
+  if (model.state === 'FAILED' || model.state === 'DELETED') return `0/${model.num_replicas} (not on the cluster)`;
   const rayKnows = serve.app_status !== 'NOT_DEPLOYED' && serve.app_status !== 'UNKNOWN';
   return rayKnows ? `${serve.running_replicas}/${serve.target_replicas}` : replicaText(model.replicas);
 }
