@@ -141,6 +141,20 @@ describe('the web console in a browser on the real stack', () => {
     await page.locator('[data-event-type="SCALE_REQUESTED"]').first().waitFor();
   });
 
+  it('updates the model from its spec in the editor', async () => {
+    await page.getByRole('link', { name: 'Edit spec' }).click();
+    const editor = page.getByLabel('spec YAML');
+    await shows(page.locator('h1'), 'Edit qwen-0.5b');
+    const current = await editor.inputValue();
+    expect(current).toContain('num_replicas: 2');
+    await editor.fill(current.replace('description: the contract example', 'description: updated in the console'));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(`${api.url}/console/models/${qwenKey}`);
+    await shows(page.getByTestId('resolved-spec'), 'description: updated in the console');
+    await shows(page.getByTestId('state'), /^RUNNING$/, ROLLOUT_MS);
+    expect((await api.call('GET', `/api/v2/serve/models/${qwenKey}`)).body.model.description).toBe('updated in the console');
+  });
+
   it("shows a failed model's reason and its timeline", async () => {
     await applySpec('model_id: broken\nmodel_source: /private/hf/demo/broken-model\n');
     await page.waitForURL(/\/console\/models\/svc-gwen-/);
@@ -186,8 +200,13 @@ describe('the web console in a browser on the real stack', () => {
       await shows(gwen, '/ 4');
       if (SHOTS) await admin.screenshot({ path: path.join(SHOTS, 'admin.png'), fullPage: true });
       await admin.getByRole('button', { name: 'Issue a token' }).click();
-      const secret = (await admin.getByTestId('issued-token').locator('code').nth(1).textContent()) ?? '';
+      const issued = admin.getByTestId('issued-token').locator('code');
+      const [tokenId, secret] = [(await issued.nth(0).textContent()) ?? '', (await issued.nth(1).textContent()) ?? ''];
       expect((await api.call('GET', '/api/v2/me', undefined, 'application/json', secret)).body).toEqual({ user_id: 'gwen', is_admin: false });
+      await admin.locator('.tokens li').filter({ hasText: tokenId }).getByRole('button', { name: 'Revoke' }).click();
+      await admin.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      await shows(admin.locator('.tokens li').filter({ hasText: tokenId }), 'revoked');
+      expect((await api.call('GET', '/api/v2/me', undefined, 'application/json', secret)).status).toBe(401);
     } finally {
       await other.close();
     }
