@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing into ignored project folders: node_modules, the Python virtualenv
-# (.venv: Ray Serve, Temporal CLI), a PostgreSQL server, and the compiled TypeScript (dist).
-# Each step is skipped when its inputs have not changed, so a second run takes seconds.
+# (.venv: Ray Serve LLM, vLLM's CPU build, Temporal CLI), the compiled TypeScript and the console
+# (dist), and Debian's PostgreSQL server (and, with --browser, Chromium) when missing. Each step is
+# skipped when its inputs have not changed, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,15 +59,21 @@ if ! stamp_ok .venv/demo-models/.argus-built "$model_hash"; then
   echo "$model_hash" > .venv/demo-models/.argus-built
 fi
 
-# PostgreSQL server binaries from Debian's package when the machine has none.
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
-  echo "==> PostgreSQL server (Debian package)"
+# A Debian package, installed when missing (as root; otherwise the command to run is printed).
+apt_install() {
+  local package=$1 why=$2
+  echo "==> $package ($why, Debian package)"
   if [ "$(id -u)" -ne 0 ]; then
-    echo "PostgreSQL is not installed; run 'sudo apt-get install -y postgresql' and retry." >&2
+    echo "$package is not installed; run 'sudo apt-get install -y $package' and retry." >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+}
+
+# PostgreSQL server binaries when the machine has none.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+  apt_install postgresql "the database server"
 fi
 
 # Compiled TypeScript for the API and worker processes.
@@ -87,13 +94,8 @@ if ! stamp_ok dist/console/.argus-built "$console_hash"; then
   echo "$console_hash" > dist/console/.argus-built
 fi
 
-# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "==> Chromium (Debian package, for the console's browser tests)"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "Chromium is not installed; run 'sudo apt-get install -y chromium' and retry." >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Chromium for the console's browser tests (`install.sh --browser`, as make test runs it):
+# Playwright drives Debian's build, so no browser is downloaded.
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium "for the console's browser tests"
 fi

@@ -4,7 +4,7 @@
 # Python ingress against real Serve), stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh
+scripts/install.sh --browser
 source scripts/profile.sh test
 
 if curl -fsS "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1 && [ -f .data/dev/temporal.pid ] && kill -0 "$(cat .data/dev/temporal.pid)" 2>/dev/null; then
