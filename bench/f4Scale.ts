@@ -1,7 +1,8 @@
 /**
- * F4 scale: thousands of live RUNNING model workflows on one worker process. Measures the
- * worker's memory, how long a scale request of a random model takes to reach RUNNING among them,
- * and how long after a worker crash every model answers its query again.
+ * F4 scale: thousands of live RUNNING model workflows shared by worker processes on one task
+ * queue. Measures each worker's memory, how long a scale request of a random model takes to reach
+ * RUNNING among them, and how long after a worker crash (one of them killed with SIGKILL and
+ * started again) every model answers its query again.
  *
  * The models are seeded as RUNNING: database rows and the cluster's desired set as their rollouts
  * would have left them, the Ray double serving all of them, and each workflow started from the
@@ -37,6 +38,8 @@ import { mapLimit, percentile, median, round, sleep } from './lib/stats';
 export interface F4Options {
   users: number;
   modelsPerUser: number;
+  /** Worker processes polling the one task queue. */
+  workers: number;
   scaleSamples: number;
   recoveries: number;
   /** Seconds after which no further recovery is started (make bench must stay well under 30 minutes). */
@@ -59,12 +62,14 @@ const RECOVERY_TIMEOUT_MS = 600_000;
  * every model idle, first without the reconciler, then with it (its first pass, which writes an
  * observation for every model, timed apart).
  */
-async function measureReconciler(config: AppConfig, pool: Pool, ray: RayDouble, worker: Child, models: number, windowS: number, log: (line: string) => void) {
+async function measureReconciler(config: AppConfig, pool: Pool, ray: RayDouble, workers: Child[], models: number, windowS: number, log: (line: string) => void) {
+  // The workers' CPU together: the reconciler runs on whichever worker takes its tasks.
+  const cpuSeconds = () => workers.reduce((sum, w) => sum + w.cpuSeconds(), 0);
   const window = async () => {
     const reads = ray.statusReads;
-    const cpu = worker.cpuSeconds();
+    const cpu = cpuSeconds();
     await sleep(windowS * 1000);
-    return { readsPerMin: ((ray.statusReads - reads) * 60) / windowS, cpuPct: ((worker.cpuSeconds() - cpu) * 100) / windowS };
+    return { readsPerMin: ((ray.statusReads - reads) * 60) / windowS, cpuPct: ((cpuSeconds() - cpu) * 100) / windowS };
   };
   const idle = await window();
   const startedAt = performance.now();
@@ -83,7 +88,7 @@ async function measureReconciler(config: AppConfig, pool: Pool, ray: RayDouble, 
     f4_reconcile_worker_cpu_pct: round(watched.cpuPct),
     f4_idle_worker_cpu_pct: round(idle.cpuPct),
   };
-  log(`F4: reconciler at ${models} models, a pass every ${RECONCILE_INTERVAL_S} s: first pass (an observation per model) ${round(firstPassS)} s; then ${round(watched.readsPerMin)} status reads/min, worker CPU ${round(watched.cpuPct)} % (${round(idle.cpuPct)} % without it, ${round(idle.readsPerMin)} reads/min)`);
+  log(`F4: reconciler at ${models} models, a pass every ${RECONCILE_INTERVAL_S} s: first pass (an observation per model) ${round(firstPassS)} s; then ${round(watched.readsPerMin)} status reads/min, workers' CPU ${round(watched.cpuPct)} % of a core (${round(idle.cpuPct)} % without it, ${round(idle.readsPerMin)} reads/min)`);
   return summary;
 }
 
@@ -169,7 +174,7 @@ async function profileScaleSteps(pool: Pool, clusterId: string, rayUrl: string, 
   return profile;
 }
 
-export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; temporal_floor_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string }> }> {
+export async function runF4(options: F4Options, log: (line: string) => void): Promise<{ summary: Record<string, number>; scale_ms: number[]; scale_steps_ms: Record<string, number>; temporal_floor_ms: Record<string, number>; scale_profile_ms: Record<string, number>; worker_ready_s: number[]; recover_s: number[]; rss_mb: Array<{ at_s: number; rss_mb: number; phase: string; worker: number }> }> {
   const ray = new RayDouble();
   ray.faults.startDelayMs = 0;
   await ray.start();
@@ -178,19 +183,23 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
   const config = benchConfig(ray.url, env);
   const pool = createPool(config.database.url);
   const api = await startProduct(config, { worker: false });
-  let worker: Child | null = null;
-  const rss: Array<{ at_s: number; rss_mb: number; phase: string }> = [];
+  const workers: Child[] = [];
+  const rss: Array<{ at_s: number; rss_mb: number; phase: string; worker: number }> = [];
   const t0 = performance.now();
   let phase = 'starting';
   const sampler = setInterval(() => {
-    try {
-      const mb = worker ? worker.rssMb() : NaN;
-      // A process that has just exited has no VmRSS line any more.
-      if (Number.isFinite(mb)) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(mb), phase });
-    } catch {
-      // the worker is between processes
-    }
+    workers.forEach((w, index) => {
+      try {
+        const mb = w.rssMb();
+        // A process that has just exited has no VmRSS line any more.
+        if (Number.isFinite(mb)) rss.push({ at_s: round((performance.now() - t0) / 1000), rss_mb: round(mb), phase, worker: index });
+      } catch {
+        // the worker is between processes
+      }
+    });
   }, 1_000);
+  const startWorker = () => startChild('processes/worker.ts', [], childEnv(env));
+  const largestRss = () => Math.max(...workers.map((w) => w.rssMb()));
   try {
     await resetDatabase(pool);
     const userIds = Array.from({ length: options.users }, (_, i) => `fleet${i}`);
@@ -198,8 +207,8 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const render = renderSettingsOf(config);
     const models = await seedRunningModels(pool, { userIds, modelsPerUser: options.modelsPerUser, render, clusterId: config.serving.cluster_id });
     await new RayDashboardClient(ray.url, 120_000).putServeApplications(renderClusterBody(models.map((m) => m.placement), [], render));
-    worker = await startChild('processes/worker.ts', [], childEnv(env));
-    log(`F4: ${models.length} models seeded; worker started (rss ${round(worker.rssMb())} MiB)`);
+    for (let i = 0; i < options.workers; i++) workers.push(await startWorker());
+    log(`F4: ${models.length} models seeded; ${workers.length} workers started (rss ${workers.map((w) => round(w.rssMb())).join(', ')} MiB)`);
 
     phase = 'starting workflows';
     const startedAt = performance.now();
@@ -219,11 +228,11 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const firstAnswerS = await queryAll(api.client, models, options.concurrency, startedAt, log);
     phase = 'all live';
     await sleep(3_000);
-    const liveRss = worker.rssMb();
-    log(`F4: ${models.length} workflows started in ${round(startS)} s, all answering their query after ${round(firstAnswerS)} s; worker rss ${round(liveRss)} MiB`);
+    const liveRss = largestRss();
+    log(`F4: ${models.length} workflows started in ${round(startS)} s, all answering their query after ${round(firstAnswerS)} s; workers' rss ${workers.map((w) => round(w.rssMb())).join(', ')} MiB`);
 
     phase = 'reconciling';
-    const reconcile = await measureReconciler(config, pool, ray, worker, models.length, options.reconcileWindowS, log);
+    const reconcile = await measureReconciler(config, pool, ray, workers, models.length, options.reconcileWindowS, log);
 
     phase = 'scaling';
     /** One scale of a random model to a replica count no model has yet (so RUNNING at that count is this rollout's end). */
@@ -280,28 +289,32 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
         break;
       }
       phase = 'recovering';
+      // A crash of one worker (no orderly shutdown); its workflows' next tasks go to the other
+      // worker or to its restarted self once their sticky queue times out.
+      const victim = i % workers.length;
       const crashedAt = performance.now();
-      await worker.stop('SIGKILL'); // a crash: no orderly shutdown
-      worker = await startChild('processes/worker.ts', [], childEnv(env));
+      await (workers[victim] as Child).stop('SIGKILL');
+      workers[victim] = await startWorker();
       const readyS = (performance.now() - crashedAt) / 1000;
       const s = await queryAll(api.client, models, options.concurrency, crashedAt, log);
       recoverS.push(s);
       workerReadyS.push(readyS);
-      log(`F4: worker killed and restarted; polling after ${round(readyS)} s, every model answered its query after ${round(s)} s (rss ${round(worker.rssMb())} MiB)`);
+      log(`F4: worker ${victim} killed and restarted; polling after ${round(readyS)} s, every model answered its query after ${round(s)} s (rss ${workers.map((w) => round(w.rssMb())).join(', ')} MiB)`);
     }
     // For comparison, one orderly restart: a worker that shuts down cleanly hands its sticky
     // queues back, so the queries need not wait for the sticky queue's schedule-to-start timeout.
     phase = 'restarting cleanly';
     const stoppedAt = performance.now();
-    await worker.stop('SIGTERM');
-    worker = await startChild('processes/worker.ts', [], childEnv(env));
+    await (workers[0] as Child).stop('SIGTERM');
+    workers[0] = await startWorker();
     const cleanRestartS = await queryAll(api.client, models, options.concurrency, stoppedAt, log);
-    log(`F4: worker stopped cleanly and restarted; every model answered its query after ${round(cleanRestartS)} s`);
+    log(`F4: worker 0 stopped cleanly and restarted; every model answered its query after ${round(cleanRestartS)} s`);
     phase = 'recovered';
     const peak = Math.max(...rss.map((r) => r.rss_mb));
     return {
       summary: {
         f4_workflows: models.length,
+        f4_workers: workers.length,
         f4_start_s: round(startS),
         f4_worker_rss_mb: round(liveRss),
         f4_worker_peak_rss_mb: round(peak),
@@ -324,7 +337,7 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     };
   } finally {
     clearInterval(sampler);
-    await worker?.stop();
+    await Promise.all(workers.map((w) => w.stop()));
     await api.close();
     await pool.end();
     await ray.stop();

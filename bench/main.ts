@@ -37,16 +37,16 @@ const SIZES = smoke
       f1: { runs: 1, samplesPerRun: 5, warmupSamples: 1 },
       f2: { runs: 1, users: 2, modelsPerUser: 5, timeoutMs: 60_000 },
       f3: { runs: 1, users: 5, modelsPerUser: 4, durationS: 2, warmupS: 1, connections: 10 },
-      f4: { users: 5, modelsPerUser: 10, scaleSamples: 2, recoveries: 1, concurrency: 20, budgetS: 60, reconcileWindowS: 10 },
+      f4: { users: 5, modelsPerUser: 10, workers: 2, scaleSamples: 2, recoveries: 1, concurrency: 20, budgetS: 60, reconcileWindowS: 10 },
       f5: { runs: 1, vllmRuns: 1 },
       f6: { models: 4, latencySamples: 100, warmupSamples: 10, maxLoopChats: 5_000, maxLoopS: 900 },
     }
   : {
       f1: { runs: 3, samplesPerRun: 30, warmupSamples: 3 },
-      f2: { runs: 3, users: 10, modelsPerUser: 10, timeoutMs: 300_000 },
+      f2: { runs: 3, users: 20, modelsPerUser: 50, timeoutMs: 600_000 },
       f3: { runs: 3, users: 50, modelsPerUser: 20, durationS: 30, warmupS: 3, connections: 10 },
       // BENCH_F4_MODELS_PER_USER shrinks F4 (50 users x this many models) for quicker trials of a change.
-      f4: { users: 50, modelsPerUser: Number(process.env.BENCH_F4_MODELS_PER_USER ?? 100), scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 300, reconcileWindowS: 60 },
+      f4: { users: 50, modelsPerUser: Number(process.env.BENCH_F4_MODELS_PER_USER ?? 200), workers: 2, scaleSamples: 30, recoveries: 3, concurrency: 50, budgetS: 420, reconcileWindowS: 60 },
       // Ray's own start-up of a replica varies by seconds from one deploy to the next: more runs than elsewhere.
       f5: { runs: 7, vllmRuns: 3 },
       // 20 models RUNNING, and as many again in Ray's stock layout beside them: 40 logical GPUs.

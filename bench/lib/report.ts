@@ -40,12 +40,13 @@ interface Target {
 export const TARGETS: Target[] = [
   { key: 'f1_overhead_ratio', op: '<=', value: 3 },
   { key: 'f1_p99_ms', op: '<=', value: 500 },
-  { key: 'f2_total_s', op: '<=', value: 10 },
-  { key: 'f2_put_count', op: '<=', value: 20 },
+  { key: 'f2_total_s', op: '<=', value: 20 },
+  { key: 'f2_put_count', op: '<=', value: 50 },
   { key: 'f3_detail_p99_ms', op: '<=', value: 25 },
   { key: 'f3_list_p99_ms', op: '<=', value: 50 },
   { key: 'f3_detail_vs_express', op: '>=', value: 0.3 },
-  { key: 'f4_workflows', op: '>=', value: 5000 },
+  { key: 'f4_workflows', op: '>=', value: 10000 },
+  { key: 'f4_workers', op: '>=', value: 2 },
   { key: 'f4_worker_rss_mb', op: '<=', value: 1500 },
   { key: 'f4_scale_p99_ms', op: '<=', value: 1000 },
   { key: 'f4_recover_s', op: '<=', value: 60 },
@@ -143,11 +144,14 @@ function charts(results: Results, dir: string): Partial<Record<BenchName, string
   }
   if (s.f4) {
     const rss = (s.f4.detail as { rss_mb: Array<{ at_s: number; rss_mb: number }> }).rss_mb;
+    // One point per second: the larger worker's RSS then (the target holds for each worker).
+    const largest = new Map<number, number>();
+    for (const r of rss) largest.set(r.at_s, Math.max(largest.get(r.at_s) ?? 0, r.rss_mb));
     write('f4', lineChart({
-      title: `F4 worker RSS with ${s.f4.summary.f4_workflows} live workflows (MiB)`,
+      title: `F4 largest worker's RSS, ${s.f4.summary.f4_workflows} live workflows on ${s.f4.summary.f4_workers ?? 1} workers (MiB)`,
       unit: 'worker RSS MiB',
       xUnit: 's',
-      points: rss.map((r) => ({ x: r.at_s, y: r.rss_mb })),
+      points: [...largest].map(([x, y]) => ({ x, y })),
       target: { value: 1500, label: 'target 1500 MiB' },
     }));
   }
@@ -180,9 +184,9 @@ function charts(results: Results, dir: string): Partial<Record<BenchName, string
 
 const TITLES: Record<BenchName, string> = {
   f1: 'F1 overhead: POST -> RUNNING against the Ray double',
-  f2: 'F2 storm: 100 models from 10 users at once',
+  f2: 'F2 storm: 1,000 models from 20 users at once',
   f3: 'F3 API: GET detail and list under load',
-  f4: 'F4 scale: live model workflows on one worker',
+  f4: 'F4 scale: 10,000 live model workflows on two workers',
   f5: 'F5 real Ray: POST -> RUNNING on a real node',
   f6: 'F6 neighbours: changes to one model leave the others and the ingress alone',
 };
