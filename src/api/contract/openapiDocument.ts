@@ -141,7 +141,7 @@ export function buildOpenApiDocument(publicApiUrl?: string) {
     openapi: '3.1.0',
     info: {
       title: 'argus-serve API',
-      version: '3.8',
+      version: '3.9',
       description:
         'Serve models behind one OpenAI-compatible endpoint. Every /api/v2 endpoint needs `Authorization: Bearer <token>`; ' +
         'errors are JSON `{"error": {"code", "message"}}` with a stable code.',
