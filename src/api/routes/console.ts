@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
 import helmet from 'helmet';
@@ -40,14 +40,11 @@ export function consoleRoutes(options: { openaiBaseUrl: string; assetsDir?: stri
   // Built assets carry a content hash in their names, so they may be cached for good.
   router.use('/assets', express.static(path.join(assets, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false }));
   router.use(express.static(assets, { index: false }));
-  let page: string | null = null;
-  router.get('/{*rest}', (_req, res) => {
-    const index = path.join(assets, 'index.html');
-    if (page === null) {
-      if (!existsSync(index)) throw new ApiError(503, 'console_not_built', 'the console is not built on this server; run `make install` (it builds dist/console) and restart the API');
-      page = readFileSync(index, 'utf8');
-    }
-    res.type('html').send(page);
+  // Read on every request (a small file): a rebuild's new asset names show without a restart.
+  router.get('/{*rest}', (_req, res, next) => {
+    res.type('html').sendFile(path.join(assets, 'index.html'), { cacheControl: false }, (err) => {
+      if (err) next(new ApiError(503, 'console_not_built', 'the console is not built on this server; run `make install` (it builds dist/console) and restart the API'));
+    });
   });
   return router;
 }
