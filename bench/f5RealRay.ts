@@ -47,7 +47,9 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 }
 
 export async function runF5(options: F5Options, log: (line: string) => void): Promise<{ runs: F5Run[]; summary: Record<string, number> }> {
-  const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl, ARGUS_ENGINE: options.engine });
+  // The reconciler stays off: the raw script's apps follow the product's naming but belong to no
+  // model, so it would remove them as orphans (within its first pass) and the raw run never ends.
+  const config = benchConfig(options.rayDashboardUrl, { ARGUS_INGRESS_URL: options.ingressUrl, ARGUS_ENGINE: options.engine, ARGUS_RECONCILE_INTERVAL_S: '0' });
   const SOURCE = SOURCES[options.engine];
   const dashboard = new RayDashboardClient(options.rayDashboardUrl, 60_000);
   const render = renderSettingsOf(config);
