@@ -3,6 +3,9 @@
  * the console and the API cannot drift apart unnoticed. Types only: nothing of the server is
  * bundled.
  */
+import type { z } from 'zod';
+import type { modelListSchema, tokenIssuedSchema, tokenListSchema } from '../../../src/api/contract/responseSchemas';
+
 export type {
   ErrorBody,
   ModelDetailBody as ModelDetail,
@@ -13,17 +16,7 @@ export type {
   WhoAmIBody as WhoAmI,
 } from '../../../src/api/contract/responseSchemas';
 
-export interface ModelList {
-  items: import('../../../src/api/contract/responseSchemas').ServingModelBody[];
-  openai_base_url: string;
-}
+export type ModelList = z.infer<typeof modelListSchema>;
 export type ModelEvent = import('../../../src/api/contract/responseSchemas').ModelDetailBody['events'][number];
-
-export interface TokenIssued {
-  user_id: string;
-  token_id: string;
-  token: string;
-}
-export interface TokenList {
-  items: Array<{ token_id: string; created_at: string; revoked_at: string | null }>;
-}
+export type TokenIssued = z.infer<typeof tokenIssuedSchema>;
+export type TokenList = z.infer<typeof tokenListSchema>;
