@@ -4,6 +4,7 @@
  * cluster rewrites.
  */
 import { performance } from 'node:perf_hooks';
+import { Agent } from 'undici';
 import { RayDouble } from '../test/support/rayDouble';
 import type { ModelState } from '../src/domain/lifecycle';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
@@ -39,6 +40,8 @@ const LIST_POLL_MS = 50;
 const MAX_POST_ATTEMPTS = 5;
 /** What the API's 503 answers carry in Retry-After. */
 const RETRY_AFTER_MS = 5_000;
+/** Connections each user's client keeps open to the API. */
+const CONNECTIONS_PER_USER = 5;
 
 export async function runF2(options: F2Options, log: (line: string) => void): Promise<{ runs: F2Run[]; summary: Record<string, number> }> {
   const runs: F2Run[] = [];
@@ -47,10 +50,15 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
     ray.faults.startDelayMs = 0;
     await ray.start();
     const product = await startProduct(benchConfig(ray.url));
+    const clients = new Map<string, Agent>();
     try {
       await resetDatabase(product.pool);
       const userIds = Array.from({ length: options.users }, (_, i) => `storm${i}`);
       const tokens = await createUsers(product.pool, userIds);
+      // Each user's client keeps a few connections, as an HTTP client library does. Opening one per
+      // request (1,000 at once) overflowed the server's accept backlog: the dropped SYNs were
+      // retried by the kernel after 1, 3 and 7 s, past the client's 10 s connect timeout.
+      for (const userId of userIds) clients.set(userId, new Agent({ connections: CONNECTIONS_PER_USER }));
       const requests = userIds.flatMap((userId) => Array.from({ length: options.modelsPerUser }, (_, i) => ({ userId, suffix: `m${i}` })));
       const started = performance.now();
       let acceptedAt = 0;
@@ -62,7 +70,7 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
             const ack = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'POST', tokens.get(userId) as string, {
               type: 'application/yaml',
               text: `model_id: ${suffix}\nmodel_source: /private/hf/demo/tiny-chat\n`,
-            });
+            }, clients.get(userId));
             if (ack.status === 503 && attempt < MAX_POST_ATTEMPTS) {
               unavailable += 1;
               await sleep(RETRY_AFTER_MS);
@@ -77,7 +85,7 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       for (;;) {
         const states = await Promise.all(
           userIds.map(async (userId) => {
-            const list = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'GET', tokens.get(userId) as string);
+            const list = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'GET', tokens.get(userId) as string, undefined, clients.get(userId));
             expectStatus(list, 200, 'GET list');
             return (list.body as { items: Array<{ state: ModelState }> }).items.map((m) => m.state);
           }),
@@ -104,6 +112,7 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       );
       runs.push(result);
     } finally {
+      await Promise.all([...clients.values()].map((client) => client.close()));
       await product.close();
       await ray.stop();
     }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { createApp } from '../../src/api/app';
 import { ADMIN_USER_ID } from '../../src/api/auth';
 import { AppConfig, loadConfig } from '../../src/config/config';
@@ -119,9 +119,16 @@ export interface ApiAnswer {
 }
 
 /** One API call as a client makes it (undici keeps connections alive, as a real client would). */
-export async function callApi(url: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', token: string, body?: { type: string; text: string }): Promise<ApiAnswer> {
+export async function callApi(
+  url: string,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  token: string,
+  body?: { type: string; text: string },
+  dispatcher?: Dispatcher,
+): Promise<ApiAnswer> {
   const response = await request(url, {
     method,
+    dispatcher,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': body.type } : {}) },
     body: body?.text,
   });
