@@ -55,9 +55,9 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       await resetDatabase(product.pool);
       const userIds = Array.from({ length: options.users }, (_, i) => `storm${i}`);
       const tokens = await createUsers(product.pool, userIds);
-      // Each user's client keeps a few connections, as an HTTP client library does. Opening one per
-      // request (1,000 at once) overflowed the server's accept backlog: the dropped SYNs were
-      // retried by the kernel after 1, 3 and 7 s, past the client's 10 s connect timeout.
+      // Each user's client keeps a few connections, as an HTTP client library does. With one per
+      // request (1,000 at once) some connects timed out after 10 s, most likely SYNs dropped from a
+      // full accept backlog and retried by the kernel after 1, 3 and 7 s (not traced).
       for (const userId of userIds) clients.set(userId, new Agent({ connections: CONNECTIONS_PER_USER }));
       const requests = userIds.flatMap((userId) => Array.from({ length: options.modelsPerUser }, (_, i) => ({ userId, suffix: `m${i}` })));
       const started = performance.now();

@@ -51,7 +51,7 @@ const SIZES = smoke
       f5: { runs: 7, vllmRuns: 3 },
       // 10 models RUNNING, and as many again in Ray's stock layout beside them. With 20 of each
       // (40 replica processes) the two cores were saturated: load average 85, a chat 2-5 s in
-      // either layout, so the latency comparison measured the scheduler and F6 alone ran past an hour.
+      // either layout, so the latency comparison measured the scheduler, and F6 ran past 30 minutes.
       f6: { models: 10, latencySamples: 200, warmupSamples: 10, maxLoopChats: 10_000, maxLoopS: 900 },
     };
 

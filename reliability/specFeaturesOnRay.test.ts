@@ -93,6 +93,19 @@ async function deploymentOf(key: string) {
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
 
+/**
+ * Watches Ray beside a request: resolves to when `seen` first held, or 0 when `done` came first
+ * (the request answered) or `timeoutMs` passed.
+ */
+async function firstSeenAt(seen: () => Promise<boolean>, done: () => boolean, timeoutMs: number): Promise<number> {
+  const startedAt = Date.now();
+  while (!done() && Date.now() - startedAt < timeoutMs) {
+    if (await seen()) return Date.now();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 0;
+}
+
 // ---- scenarios ----
 
 describe('spec features on a real Ray node', () => {
@@ -120,16 +133,10 @@ describe('spec features on a real Ray node', () => {
 
     // The cold start, through the ingress; beside it, when Ray reports the new replica RUNNING.
     const sentAt = Date.now();
-    let replicaRunningAt = 0;
-    const watch = (async () => {
-      while (Date.now() - sentAt < 60_000 && replicaRunningAt === 0) {
-        if ((await deploymentOf(m.key)).running > 0) replicaRunningAt = Date.now();
-        else await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const replicaRunning = firstSeenAt(async () => (await deploymentOf(m.key)).running > 0, () => false, 60_000);
     const answer = await chat(m.modelId, 'wake up', 60_000);
     const answeredAt = Date.now();
-    await watch;
+    const replicaRunningAt = await replicaRunning;
     expect(answer).toMatchObject({ status: 200 });
     expect(await eventTypes(m.key)).not.toContain('DRIFT_DETECTED'); // scaling to zero is no drift
     await remove(m.key);
@@ -157,18 +164,12 @@ describe('spec features on a real Ray node', () => {
       // that is Ray's (an actor started, the engine's imports, the load failing) and grows with a
       // loaded machine; the time after it is the ingress's, the part this product answers for.
       const sentAt = Date.now();
-      let rayFailedAt = 0;
       let answered = false;
-      const watch = (async () => {
-        while (!answered && rayFailedAt === 0) {
-          if ((await deploymentOf(m.key)).status === 'UNHEALTHY') rayFailedAt = Date.now();
-          else await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
+      const rayFailed = firstSeenAt(async () => (await deploymentOf(m.key)).status === 'UNHEALTHY', () => answered, 180_000);
       const answer = await chat(m.modelId, 'hello', 180_000);
       const answeredAt = Date.now();
       answered = true;
-      await watch;
+      const rayFailedAt = await rayFailed;
       const answeredIn = answeredAt - sentAt;
       // Seen before the answer, or (the 100 ms watch losing the race) the moment of the answer.
       const gateDelay = answeredAt - (rayFailedAt || answeredAt);
@@ -183,7 +184,7 @@ describe('spec features on a real Ray node', () => {
       recordFigures('cold_start_failed', 'A scaled-to-zero model whose replica cannot start', [
         { name: 'answered (s, request to 503)', value: seconds(answeredIn), target: '<= 15', ok: answeredIn <= 15_000 },
         { name: "Ray's own report of the failed start (s, request to UNHEALTHY)", value: rayFailedAt ? seconds(rayFailedAt - sentAt) : 'not seen before the answer' },
-        { name: 'ingress answer after Ray reported it (s)', value: seconds(gateDelay), target: '<= 5', ok: gateDelay <= 5_000 },
+        { name: 'ingress answer after Ray reported it (s)', value: seconds(gateDelay), target: '< 10', ok: gateDelay < 10_000 },
         { name: 'recorded as', value: 'COLD_START_FAILED, model DEGRADED' },
         { name: 'reason shown', value: summary },
       ]);
@@ -191,8 +192,11 @@ describe('spec features on a real Ray node', () => {
       // where a request left in Ray's queue hangs up to 600 s. The whole answer time is a figure.
       expect(gateDelay).toBeLessThan(10_000);
       renameSync(`${checkpoint}.gone`, checkpoint);
+      await remove(m.key);
+      key = undefined;
     } finally {
-      if (key) await remove(key).catch(() => undefined); // never leave its GPU reserved for the next scenario
+      // After a failure above, still delete it: its reserved GPU would queue the next scenario's model.
+      if (key) await remove(key).catch(() => undefined);
       rmSync(checkpoint, { recursive: true, force: true });
       rmSync(`${checkpoint}.gone`, { recursive: true, force: true });
     }
