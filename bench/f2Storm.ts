@@ -10,6 +10,9 @@ import type { ModelState } from '../src/domain/lifecycle';
 import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startProduct } from './lib/product';
 import { median, round, sleep } from './lib/stats';
 import { measureTemporalStormFloor } from './lib/temporalFloor';
+import { cpuMs, postgresPids } from './lib/cpuTime';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface F2Options {
   runs: number;
@@ -26,6 +29,8 @@ export interface F2Run {
   accepted_s: number;
   /** POSTs answered 503 (the workflow did not acknowledge within the API's deadline) and retried. */
   post_503: number;
+  /** CPU seconds each service used from the first POST until every model was RUNNING: where the storm's time went. */
+  cpu_s: Record<string, number>;
   /** As many no-op workflows of a rollout's shape started at once, on the same Temporal server. */
   temporal_floor: Record<string, number>;
 }
@@ -42,6 +47,26 @@ const MAX_POST_ATTEMPTS = 5;
 const RETRY_AFTER_MS = 5_000;
 /** Connections each user's client keeps open to the API. */
 const CONNECTIONS_PER_USER = 5;
+const PROGRESS_EVERY_MS = 30_000;
+
+/** The Temporal dev server the bench profile started (scripts/stack.sh writes its pid). */
+function temporalPid(): number | null {
+  const file = path.join(process.env.STATE_DIR ?? '', 'temporal.pid');
+  return process.env.STATE_DIR && existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : null;
+}
+
+/**
+ * CPU time of the storm's processes: the Temporal dev server, PostgreSQL (all its backends) and
+ * this one, which holds the API, the worker, the Ray double and the clients.
+ */
+function cpuSnapshot(): Record<string, number> {
+  const temporal = temporalPid();
+  return {
+    temporal_server: temporal ? cpuMs(temporal) / 1000 : 0,
+    postgres: postgresPids(process.env.STATE_DIR).reduce((sum, pid) => sum + cpuMs(pid), 0) / 1000,
+    api_worker_double_and_clients: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  };
+}
 
 export async function runF2(options: F2Options, log: (line: string) => void): Promise<{ runs: F2Run[]; summary: Record<string, number> }> {
   const runs: F2Run[] = [];
@@ -51,6 +76,7 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
     await ray.start();
     const product = await startProduct(benchConfig(ray.url));
     const clients = new Map<string, Agent>();
+    let progress: ReturnType<typeof setInterval> | undefined;
     try {
       await resetDatabase(product.pool);
       const userIds = Array.from({ length: options.users }, (_, i) => `storm${i}`);
@@ -61,8 +87,16 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       for (const userId of userIds) clients.set(userId, new Agent({ connections: CONNECTIONS_PER_USER }));
       const requests = userIds.flatMap((userId) => Array.from({ length: options.modelsPerUser }, (_, i) => ({ userId, suffix: `m${i}` })));
       const started = performance.now();
+      const cpuBefore = cpuSnapshot();
+      const cpuSince = () => Object.fromEntries(Object.entries(cpuSnapshot()).map(([name, s]) => [name, round(s - (cpuBefore[name] ?? 0), 1)]));
       let acceptedAt = 0;
       let unavailable = 0;
+      let accepted = 0;
+      let running = 0;
+      progress = setInterval(
+        () => log(`F2:   after ${round((performance.now() - started) / 1000)} s: ${accepted} accepted, ${running} RUNNING, ${unavailable} POSTs answered 503; CPU s ${JSON.stringify(cpuSince())}`),
+        PROGRESS_EVERY_MS,
+      );
       await Promise.all(
         requests.map(async ({ userId, suffix }) => {
           // A well-behaved client: a 503 means nothing was accepted, so it retries after Retry-After.
@@ -79,6 +113,7 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
             expectStatus(ack, 202, `POST ${userId}/${suffix}`);
             break;
           }
+          accepted += 1;
           acceptedAt = Math.max(acceptedAt, performance.now());
         }),
       );
@@ -91,16 +126,20 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
           }),
         );
         const flat = states.flat();
+        running = flat.filter((s) => s === 'RUNNING').length;
         if (flat.includes('FAILED')) throw new Error('a model FAILED against the double');
-        if (flat.length === requests.length && flat.every((s) => s === 'RUNNING')) break;
+        if (flat.length === requests.length && running === requests.length) break;
         if (performance.now() - started > options.timeoutMs) {
-          throw new Error(`storm: ${flat.filter((s) => s === 'RUNNING').length}/${requests.length} RUNNING after ${options.timeoutMs} ms`);
+          throw new Error(`storm: ${running}/${requests.length} RUNNING after ${options.timeoutMs} ms (${flat.length} models listed, ${unavailable} POSTs answered 503); CPU s ${JSON.stringify(cpuSince())}`);
         }
         await sleep(LIST_POLL_MS);
       }
+      clearInterval(progress);
+      const cpuS = cpuSince();
       const result: F2Run = {
         models: requests.length,
         total_s: round((performance.now() - started) / 1000, 2),
+        cpu_s: cpuS,
         put_count: ray.puts.length,
         accepted_s: round((acceptedAt - started) / 1000, 2),
         post_503: unavailable,
@@ -108,10 +147,12 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       };
       log(
         `F2 run ${run}: ${result.models} models RUNNING in ${result.total_s} s (all accepted after ${result.accepted_s} s, ${result.post_503} POSTs answered 503 and retried), ${result.put_count} PUTs; ` +
+          `CPU s during the storm ${JSON.stringify(cpuS)}; ` +
           `Temporal floor: ${result.models} no-op workflows of ${ROLLOUT_ACTIVITIES} activities ${result.temporal_floor.regular_s} s, as local activities ${result.temporal_floor.local_s} s`,
       );
       runs.push(result);
     } finally {
+      clearInterval(progress);
       await Promise.all([...clients.values()].map((client) => client.close()));
       await product.close();
       await ray.stop();

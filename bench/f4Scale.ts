@@ -277,8 +277,6 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     // three), on this server with every model live: what Temporal alone costs a rollout at this size.
     const temporalFloor = await measureTemporalFloor(api.client, config.temporal.address, 3, 10);
     log(`F4: Temporal floor with ${models.length} live workflows: ${JSON.stringify(temporalFloor)}`);
-    const scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render);
-    log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
 
     const recoverS: number[] = [];
     /** Seconds from the crash until the new worker process polls (start-up and workflow bundling). */
@@ -310,6 +308,18 @@ export async function runF4(options: F4Options, log: (line: string) => void): Pr
     const cleanRestartS = await queryAll(api.client, models, options.concurrency, stoppedAt, log);
     log(`F4: worker 0 stopped cleanly and restarted; every model answered its query after ${round(cleanRestartS)} s`);
     phase = 'recovered';
+    // Last, after the targets are measured: at 10,000 models the double once reset a connection
+    // in the middle of these whole-cluster reads, which then ended F4 before its recovery runs.
+    let scaleProfile: Record<string, number> = {};
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        scaleProfile = await profileScaleSteps(pool, config.serving.cluster_id, ray.url, render);
+        log(`F4: what one scale's I/O costs with ${models.length} models: ${JSON.stringify(scaleProfile)}`);
+        break;
+      } catch (err) {
+        log(`F4: profile of one scale's I/O, attempt ${attempt}, failed: ${(err as Error).message}`);
+      }
+    }
     const peak = Math.max(...rss.map((r) => r.rss_mb));
     return {
       summary: {

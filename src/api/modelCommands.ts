@@ -26,6 +26,16 @@ function translate(err: unknown, modelKey: string): never {
 /** How long the API waits for a workflow to acknowledge a request before answering 503. */
 const ACK_TIMEOUT_MS = 15_000;
 
+/** How long the API asks Temporal whether a workflow whose request timed out was started. */
+const DESCRIBE_TIMEOUT_MS = 5_000;
+
+/** The workflow exists but has not acknowledged the request yet (a busy server or no worker). */
+const startedButUnacknowledged = (modelKey: string, err: unknown) =>
+  unavailable(
+    `model ${modelKey} was created, but its workflow did not acknowledge the request within ${ACK_TIMEOUT_MS / 1000} s ` +
+      `(${(err as Error).message}); it will take it once a worker is free: POST the same spec again to get its answer`,
+  );
+
 /** Sends user requests to model workflows and returns what the workflow acknowledged. */
 export class ModelCommands {
   constructor(
@@ -89,11 +99,27 @@ export class ModelCommands {
       const operation = this.startOperation(row, spec);
       return await this.withinDeadline(() => this.temporal.workflow.executeUpdateWithStart(deployUpdate, { args: [spec], startWorkflowOperation: operation }));
     } catch (err) {
-      if (created) await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
+      if (created) {
+        // A deadline that passed does not undo the start: the workflow may exist and will take the
+        // request once a worker gets to it. Its row then stays, so the client's retry reaches the
+        // same workflow (and gets its answer) instead of starting a second one for a row that is gone.
+        if (await this.workflowExists(row.modelKey)) throw startedButUnacknowledged(row.modelKey, err);
+        await deleteUnstartedModel(this.pool, row.modelKey).catch(() => undefined);
+      }
       // The model this suffix named finished deleting between our read and the update; its row is
       // DELETED by now, so asking again creates a new model, as a POST after DELETED should.
       if (err instanceof WorkflowExecutionAlreadyStartedError && !created && attempt === 1) return this.deploy(userId, spec, 2);
       translate(err, row.modelKey);
+    }
+  }
+
+  /** Whether the model's workflow was started; false when that cannot be told (Temporal unreachable). */
+  private async workflowExists(modelKey: string): Promise<boolean> {
+    try {
+      await this.temporal.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => this.temporal.workflow.getHandle(workflowIdFor(modelKey)).describe());
+      return true;
+    } catch {
+      return false;
     }
   }
 
