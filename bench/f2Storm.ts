@@ -11,7 +11,8 @@ import { benchConfig, callApi, createUsers, expectStatus, resetDatabase, startPr
 import { median, round, sleep } from './lib/stats';
 import { measureTemporalStormFloor } from './lib/temporalFloor';
 import { cpuMs, postgresPids } from './lib/cpuTime';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { CpuProfileSummary, profileCpu } from './lib/cpuProfile';
 import path from 'node:path';
 
 export interface F2Options {
@@ -19,6 +20,8 @@ export interface F2Options {
   users: number;
   modelsPerUser: number;
   timeoutMs: number;
+  /** Where each run's raw CPU profile is written. */
+  workDir: string;
 }
 
 export interface F2Run {
@@ -31,6 +34,8 @@ export interface F2Run {
   post_503: number;
   /** CPU seconds each service used from the first POST until every model was RUNNING: where the storm's time went. */
   cpu_s: Record<string, number>;
+  /** Where this process's (API, worker, double, clients) main thread spent the storm. */
+  cpu_profile: CpuProfileSummary;
   /** As many no-op workflows of a rollout's shape started at once, on the same Temporal server. */
   temporal_floor: Record<string, number>;
 }
@@ -92,54 +97,65 @@ export async function runF2(options: F2Options, log: (line: string) => void): Pr
       let acceptedAt = 0;
       let unavailable = 0;
       let accepted = 0;
-      let running = 0;
+      /** Counted once every POST is accepted (the list is polled only then). */
+      let running: number | null = null;
       progress = setInterval(
-        () => log(`F2:   after ${round((performance.now() - started) / 1000)} s: ${accepted} accepted, ${running} RUNNING, ${unavailable} POSTs answered 503; CPU s ${JSON.stringify(cpuSince())}`),
+        () => log(`F2:   after ${round((performance.now() - started) / 1000)} s: ${accepted} accepted, ${running === null ? '' : `${running} RUNNING, `}${unavailable} POSTs answered 503; CPU s ${JSON.stringify(cpuSince())}`),
         PROGRESS_EVERY_MS,
       );
-      await Promise.all(
-        requests.map(async ({ userId, suffix }) => {
-          // A well-behaved client: a 503 means nothing was accepted, so it retries after Retry-After.
-          for (let attempt = 1; ; attempt++) {
-            const ack = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'POST', tokens.get(userId) as string, {
-              type: 'application/yaml',
-              text: `model_id: ${suffix}\nmodel_source: /private/hf/demo/tiny-chat\n`,
-            }, clients.get(userId));
-            if (ack.status === 503 && attempt < MAX_POST_ATTEMPTS) {
-              unavailable += 1;
-              await sleep(RETRY_AFTER_MS);
-              continue;
+      let cpuProfile: CpuProfileSummary | undefined;
+      mkdirSync(options.workDir, { recursive: true });
+      const profileFile = path.join(options.workDir, `f2-run${run}.cpuprofile`);
+      const storm = async () => {
+        await Promise.all(
+          requests.map(async ({ userId, suffix }) => {
+            // A well-behaved client retries a 503 after Retry-After: a POST of the same model_id is idempotent.
+            for (let attempt = 1; ; attempt++) {
+              const ack = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'POST', tokens.get(userId) as string, {
+                type: 'application/yaml',
+                text: `model_id: ${suffix}\nmodel_source: /private/hf/demo/tiny-chat\n`,
+              }, clients.get(userId));
+              if (ack.status === 503 && attempt < MAX_POST_ATTEMPTS) {
+                unavailable += 1;
+                await sleep(RETRY_AFTER_MS);
+                continue;
+              }
+              expectStatus(ack, 202, `POST ${userId}/${suffix}`);
+              break;
             }
-            expectStatus(ack, 202, `POST ${userId}/${suffix}`);
-            break;
-          }
-          accepted += 1;
-          acceptedAt = Math.max(acceptedAt, performance.now());
-        }),
-      );
-      for (;;) {
-        const states = await Promise.all(
-          userIds.map(async (userId) => {
-            const list = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'GET', tokens.get(userId) as string, undefined, clients.get(userId));
-            expectStatus(list, 200, 'GET list');
-            return (list.body as { items: Array<{ state: ModelState }> }).items.map((m) => m.state);
+            accepted += 1;
+            acceptedAt = Math.max(acceptedAt, performance.now());
           }),
         );
-        const flat = states.flat();
-        running = flat.filter((s) => s === 'RUNNING').length;
-        if (flat.includes('FAILED')) throw new Error('a model FAILED against the double');
-        if (flat.length === requests.length && running === requests.length) break;
-        if (performance.now() - started > options.timeoutMs) {
-          throw new Error(`storm: ${running}/${requests.length} RUNNING after ${options.timeoutMs} ms (${flat.length} models listed, ${unavailable} POSTs answered 503); CPU s ${JSON.stringify(cpuSince())}`);
+        for (;;) {
+          const states = await Promise.all(
+            userIds.map(async (userId) => {
+              const list = await callApi(`${product.apiUrl}/api/v2/serve/models`, 'GET', tokens.get(userId) as string, undefined, clients.get(userId));
+              expectStatus(list, 200, 'GET list');
+              return (list.body as { items: Array<{ state: ModelState }> }).items.map((m) => m.state);
+            }),
+          );
+          const flat = states.flat();
+          running = flat.filter((s) => s === 'RUNNING').length;
+          if (flat.includes('FAILED')) throw new Error('a model FAILED against the double');
+          if (flat.length === requests.length && running === requests.length) break;
+          if (performance.now() - started > options.timeoutMs) {
+            throw new Error(`storm: ${running}/${requests.length} RUNNING after ${options.timeoutMs} ms (${flat.length} models listed, ${unavailable} POSTs answered 503); CPU s ${JSON.stringify(cpuSince())}`);
+          }
+          await sleep(LIST_POLL_MS);
         }
-        await sleep(LIST_POLL_MS);
-      }
+      };
+      await profileCpu(profileFile, storm, (profile) => {
+        cpuProfile = profile;
+        log(`F2 run ${run}: where this process's time went (${profileFile}): ${JSON.stringify(profile)}`);
+      });
       clearInterval(progress);
       const cpuS = cpuSince();
       const result: F2Run = {
         models: requests.length,
         total_s: round((performance.now() - started) / 1000, 2),
         cpu_s: cpuS,
+        cpu_profile: cpuProfile as CpuProfileSummary,
         put_count: ray.puts.length,
         accepted_s: round((acceptedAt - started) / 1000, 2),
         post_503: unavailable,

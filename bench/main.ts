@@ -109,7 +109,7 @@ async function main() {
   const ingressUrl = process.env.BENCH_INGRESS_URL ?? 'http://127.0.0.1:8000';
   const benches: Record<BenchName, () => Promise<{ summary: Record<string, number> } & Record<string, unknown>>> = {
     f1: () => runF1(SIZES.f1, log),
-    f2: () => runF2(SIZES.f2, log),
+    f2: () => runF2({ ...SIZES.f2, workDir }, log),
     f3: () => runF3({ ...SIZES.f3, workDir }, log),
     f4: () => runF4(SIZES.f4, log),
     f5: async () => {
