@@ -4,6 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
+/** How long Ray's dashboard keeps an idle connection: aiohttp's default (3,630 s in the version Ray installs). */
+const RAY_DASHBOARD_KEEP_ALIVE_MS = 3_630_000;
+
 /**
  * An in-process stand-in for the Ray dashboard's Serve REST API and the OpenAI ingress, used
  * only where a test injects a fault. Its responses are built from the recorded Ray 2.58 shapes
@@ -175,11 +178,15 @@ export class RayDouble {
   private apps: AppLike[] = [];
   private lastBody = '';
   private deployments = new Map<string, DeploymentState>();
-  private server = http.createServer((req, res) =>
-    this.handle(req, res).catch((err: Error) => {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`double failed: ${err.message}`);
-    }),
+  private server = http.createServer(
+    // Node's default is 5 s. F4's status reads at 10,000 models (tens of megabytes each) failed
+    // with ECONNRESET, most likely on a pooled connection the double had just closed (not traced).
+    { keepAliveTimeout: RAY_DASHBOARD_KEEP_ALIVE_MS },
+    (req, res) =>
+      this.handle(req, res).catch((err: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`double failed: ${err.message}`);
+      }),
   );
 
   async start(): Promise<void> {
