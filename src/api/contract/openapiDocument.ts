@@ -30,7 +30,7 @@ const ERROR_MEANINGS = {
   415: `Body is not ${YAML_TYPES.join(', ')} or application/json`,
   422: 'Resource values out of range, a model larger than the whole cluster (exceeds_cluster), an accelerator type not offered, or a repo id not staged',
   429: 'This token sent too many requests in the last minute; wait for Retry-After seconds',
-  503: 'Postgres, Temporal or Ray cannot be reached right now; nothing was accepted, retry',
+  503: 'Postgres, Temporal or Ray cannot be reached right now, or a workflow did not acknowledge in time; retry (a POST of the same spec is idempotent, and the message says when the model was created already)',
 } as const;
 type ErrorStatus = keyof typeof ERROR_MEANINGS;
 
