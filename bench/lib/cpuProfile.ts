@@ -1,10 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
+import { statCpuMs } from './cpuTime';
 import { round } from './stats';
-
-/** Clock ticks per second of /proc/<pid>/task/<tid>/stat on Linux. */
-const TICKS_PER_S = 100;
 
 /** CPU seconds of this process's threads so far, summed by thread name (main thread `node`, the Temporal core's `tokio-runtime-w`, ...). */
 function threadCpuByName(): Map<string, number> {
@@ -12,11 +10,10 @@ function threadCpuByName(): Map<string, number> {
   const taskDir = `/proc/${process.pid}/task`;
   for (const tid of readdirSync(taskDir)) {
     try {
-      const stat = readFileSync(path.join(taskDir, tid, 'stat'), 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // The main thread's id is the process id; the other `node` threads are V8's and libuv's helpers.
+      const seconds = statCpuMs(path.join(taskDir, tid, 'stat')) / 1000;
+      // The main thread's id is the process id; the other `node` threads are V8's and libuv's helpers and the SDK's workflow threads.
       const name = tid === String(process.pid) ? 'main thread' : readFileSync(path.join(taskDir, tid, 'comm'), 'utf8').trim();
-      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S);
+      byName.set(name, (byName.get(name) ?? 0) + seconds);
     } catch {
       // the thread ended while being read
     }

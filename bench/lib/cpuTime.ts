@@ -4,13 +4,18 @@ import path from 'node:path';
 /** Clock ticks per second of /proc/<pid>/stat on Linux. */
 const TICKS_PER_S = 100;
 
+/** User + system CPU milliseconds in a /proc stat file (a process's, or one thread's under task/); throws once it is gone. */
+export function statCpuMs(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+}
+
 /** User + system CPU milliseconds a process has used so far; 0 once it is gone. */
 export function cpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at ") ".
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+    return statCpuMs(`/proc/${pid}/stat`);
   } catch {
     return 0;
   }
