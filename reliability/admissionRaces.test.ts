@@ -17,6 +17,8 @@ const CLUSTER_GPUS = 10;
 const QUOTA = { max_gpus: 4, max_models: 3 };
 
 let h: Awaited<ReturnType<typeof startApiHarness>>;
+/** Each user found over quota, with the models behind the usage. */
+const overQuota: string[] = [];
 const tokens: Record<string, string> = {};
 const tally = { requests: 0, accepted: 0, refusedQuota: 0, refusedWithoutReason: 0, serverErrors: 0, queuedSeen: 0, queuedWithoutReason: 0, peakHeld: 0, overCluster: 0, usersOverQuota: 0 };
 
@@ -101,7 +103,15 @@ describe('admission races', () => {
     }
     for (const user of USERS) {
       const quota = (await h.call('GET', `/api/v2/users/${user}/quota`, { token: h.tokens.admin })).body as { usage: { gpus: number; models: number } };
-      if (quota.usage.gpus > QUOTA.max_gpus || quota.usage.models > QUOTA.max_models) tally.usersOverQuota += 1;
+      if (quota.usage.gpus > QUOTA.max_gpus || quota.usage.models > QUOTA.max_models) {
+        tally.usersOverQuota += 1;
+        // Which models made the usage, so a failure says how the quota was passed.
+        const models = await h.stack.pool.query<{ model_key: string; model_id_suffix: string; state: string; replicas: string; created_at: Date; updated_at: Date }>(
+          `SELECT model_key, model_id_suffix, state, spec->>'num_replicas' AS replicas, created_at, updated_at FROM models WHERE user_id = $1 AND deleted_at IS NULL AND state <> 'DELETED' ORDER BY created_at`,
+          [user],
+        );
+        overQuota.push(`round ${round}: ${user} uses ${JSON.stringify(quota.usage)}: ${models.rows.map((m) => `${m.model_id_suffix} ${m.state} x${m.replicas} (${m.model_key}, created ${m.created_at.toISOString()}, updated ${m.updated_at.toISOString()})`).join('; ')}`);
+      }
     }
     // Deleting everything lets the line drain: every model ends DELETED and nothing stays held.
     await Promise.all([...accepted].map(([key, user]) => h.call('DELETE', `/api/v2/serve/models/${key}`, { token: tokens[user] as string })));
@@ -109,7 +119,7 @@ describe('admission races', () => {
     sampling = false;
     await sampler;
     expect(tally.overCluster).toBe(0);
-    expect(tally.usersOverQuota).toBe(0);
+    expect(overQuota).toEqual([]);
     expect(tally.serverErrors).toBe(0);
     expect(tally.queuedWithoutReason).toBe(0);
   });
