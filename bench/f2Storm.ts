@@ -66,10 +66,11 @@ function temporalPid(): number | null {
  */
 function cpuSnapshot(): Record<string, number> {
   const temporal = temporalPid();
+  const own = process.cpuUsage();
   return {
     temporal_server: temporal ? cpuMs(temporal) / 1000 : 0,
     postgres: postgresPids(process.env.STATE_DIR).reduce((sum, pid) => sum + cpuMs(pid), 0) / 1000,
-    api_worker_double_and_clients: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    api_worker_double_and_clients: (own.user + own.system) / 1e6,
   };
 }
 
