@@ -56,7 +56,7 @@ export function observeClusterActivity(deps: ActivityDependencies) {
       const step = nextObservation(stored.get(seen.modelKey) ?? null, seen, stateOf.get(seen.modelKey) ?? '', { now, previousPass, policy });
       counts[step.verdict] += 1;
       if (step.changed) changed.push(step.row);
-      if (step.notify) notices.push({ modelKey: seen.modelKey, notice: { health: step.verdict, message: seen.message, running: seen.running, target: seen.target, ...(seen.unscheduled ? { unscheduled: true } : {}), ...(seen.coldStartFailed ? { coldStartFailed: true } : {}), observedAt: now.getTime() } });
+      if (step.notify) notices.push({ modelKey: seen.modelKey, notice: { health: step.verdict, message: seen.message, running: seen.running, target: seen.target, ...(seen.unscheduled ? { unscheduled: true } : {}), ...(seen.coldStartFailed ? { coldStartFailed: true } : {}), ...(seen.replacing ? { replacing: true } : {}), observedAt: now.getTime() } });
     }
     await saveObservations(deps.pool, deps.clusterId, changed, assessment.models.map((m) => m.modelKey));
     await saveClusterObservation(deps.pool, deps.clusterId, { observedAt: now, reachable: true, message: '' });

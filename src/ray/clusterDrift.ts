@@ -42,6 +42,8 @@ export interface ModelObservation {
   unscheduled?: boolean;
   /** A model scaled to zero could not start a replica for a request. */
   coldStartFailed?: boolean;
+  /** Ray is starting a replica in place of one that failed (a replica STARTING while short or UNHEALTHY). */
+  replacing?: boolean;
 }
 
 export interface ClusterAssessment {
@@ -102,6 +104,11 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     return { ...base, health: 'short', running: 0, message: firstLine(app.message) || `deployment ${entry.deploymentName} not listed (app ${app.status ?? 'unknown'})` };
   }
   const running = (deployment.replicas ?? []).filter((r) => r.state === 'RUNNING').length;
+  // A replica STARTING is Ray's own repair under way (a dead engine's replica replaced: the
+  // deployment UNHEALTHY, its replicas STOPPING and STARTING); restarting the app would begin it
+  // again. A deployment Ray has given up on (DEPLOY_FAILED) is not being repaired.
+  const starting = deployment.status !== 'DEPLOY_FAILED' && (deployment.replicas ?? []).some((r) => r.state === 'STARTING');
+  const replacing = starting ? { replacing: true } : {};
   // An autoscaled model's target moves with its load above its floor (entry.targetReplicas), which is what it must keep.
   const seen = { ...base, target: Math.max(entry.targetReplicas, deployment.target_num_replicas ?? 0) };
   if (deployment.status === 'UNHEALTHY' || deployment.status === 'DEPLOY_FAILED') {
@@ -110,13 +117,13 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     if (entry.targetReplicas === 0 && running === 0 && deployment.status_trigger === 'REPLICA_STARTUP_FAILED') {
       return { ...seen, health: 'unhealthy', running, message: `cold start failed: ${message}`, coldStartFailed: true };
     }
-    return { ...seen, health: 'unhealthy', running, message };
+    return { ...seen, health: 'unhealthy', running, message, ...replacing };
   }
   if (running < entry.targetReplicas) {
     const waiting = describeUnscheduledReplicas(deployment.message ?? '');
     if (waiting) return { ...seen, health: 'short', running, message: waiting, unscheduled: true };
     const states = (deployment.replicas ?? []).map((r) => r.state).join(', ');
-    return { ...seen, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}` };
+    return { ...seen, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}`, ...replacing };
   }
   return { ...seen, health: 'healthy', running, message: '' };
 }

@@ -57,6 +57,8 @@ export interface HealthNotice {
   unscheduled?: boolean;
   /** A model scaled to zero could not start a replica for a request (Ray keeps retrying). */
   coldStartFailed?: boolean;
+  /** Ray is starting a replica in place of a failed one: a restart would only begin that start again. */
+  replacing?: boolean;
   /** When the reconciler saw it (epoch ms): a notice older than the model's last rollout is stale. */
   observedAt: number;
 }

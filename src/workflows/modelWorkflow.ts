@@ -75,6 +75,9 @@ const DEFAULT_RAY_RECOVERY_WAIT_S = 60;
 /** Patch: APPLY_STARTED and APPLY_SUCCEEDED are recorded alongside the apply and the watch, not before them. */
 const RECORD_EVENTS_ALONGSIDE = 'record-events-alongside-steps';
 
+/** Patch: a replica Ray is starting in place of a failed one gets as long as a start may take before a repair. */
+const RAY_REPLACEMENT_WAIT = 'ray-replacement-wait';
+
 /** Patch: a redefinition of a serving model starts the new revision beside the serving one (blue/green). */
 const BLUE_GREEN = 'blue-green-revisions';
 
@@ -470,7 +473,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
         `replicas ready ${drift.running}/${drift.target}: ${drift.message}`);
     }
     if (drift.health !== 'missing') {
-      const outcome = await leftToRay(drift);
+      const outcome = await leftToRay(drift, (good.spec.readiness_timeout_s ?? input.defaultReadinessTimeoutS) * 1000);
       if (outcome === 'interrupted') return;
       if (outcome === 'recovered') return healed('ray');
     }
@@ -501,17 +504,24 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
   }
 
   /**
-   * Waits for Ray's own recovery of a DEGRADED model, for `rayRecoveryWaitS`, or for as long as
-   * Ray only waits for resources to place its replicas (a lost node: a restart would not make
-   * room, and Ray places them itself once room frees). What the reconciler says meanwhile shows as
-   * the model's reason. Ends 'recovered' when the reconciler sees the model healthy again,
-   * 'interrupted' when a newer request or a delete takes over, 'repair' when one is due.
+   * Waits for Ray's own recovery of a DEGRADED model, for `rayRecoveryWaitS`, or longer when a
+   * restart would not help:
+   * - while Ray only waits for resources to place its replicas (a lost node: a restart would not
+   *   make room, and Ray places them itself once room frees), for as long as that lasts;
+   * - while Ray starts a replica in place of a failed one (a dead engine's replica), for as long
+   *   as a start may take (`startLimitMs`, the readiness timeout): a restart would throw away a
+   *   load already under way, and on a busy machine a large engine's load outlasts the wait.
+   * What the reconciler says meanwhile shows as the model's reason. Ends 'recovered' when the
+   * reconciler sees the model healthy again, 'interrupted' when a newer request or a delete takes
+   * over, 'repair' when one is due.
    */
-  async function leftToRay(first: HealthNotice): Promise<'interrupted' | 'recovered' | 'repair'> {
+  async function leftToRay(first: HealthNotice, startLimitMs: number): Promise<'interrupted' | 'recovered' | 'repair'> {
     const waitMs = (input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S) * 1000;
+    const leftAt = Date.now();
     let seen = first;
-    let deadline = Date.now() + waitMs;
-    showState(`replicas ready ${seen.running}/${seen.target}: ${seen.message}; leaving Ray ${waitMs / 1000} s to recover it`);
+    let deadline = leftAt + waitMs;
+    const replacingUntil = () => Math.max(deadline, leftAt + startLimitMs);
+    showState(`replicas ready ${seen.running}/${seen.target}: ${seen.message}; leaving Ray ${first.replacing && startLimitMs > waitMs ? `up to ${startLimitMs / 1000} s to start its replacement` : `${waitMs / 1000} s to recover it`}`);
     for (;;) {
       const before = model.observation;
       const remainingMs = deadline - Date.now();
@@ -528,6 +538,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       }
       // Ray places waiting replicas itself once there is room; a restart would not make any.
       if (latest?.unscheduled) deadline = Date.now() + waitMs;
+      else if (latest?.replacing && Date.now() < replacingUntil() && patched(RAY_REPLACEMENT_WAIT)) deadline = replacingUntil();
       else if (Date.now() >= deadline) return 'repair';
     }
   }

@@ -15,7 +15,8 @@ import { MODEL_STATE, workflowIdFor } from '../../src/workflows/searchAttributes
  * faults: the reconciler sees each drift in one status read per pass, the model's own workflow
  * records and repairs it, and the model never stays RUNNING while the cluster does not serve it.
  */
-const env = useDoubleStack({ reconcile: { interval_s: 0.5, replica_grace_s: 1, ray_recovery_wait_s: 4, remind_after_s: 5 } });
+// Readiness timeout 10 s: how long a replica Ray starts in place of a failed one is left to it.
+const env = useDoubleStack({ readinessTimeoutS: 10, reconcile: { interval_s: 0.5, replica_grace_s: 1, ray_recovery_wait_s: 4, remind_after_s: 5 } });
 // The stack's parts, read once beforeAll has started it.
 const ray = (): RayDouble => env.ray;
 const stack = (): RunningStack => env.stack;
@@ -135,15 +136,28 @@ describe('the cluster reconciler', () => {
     expect((await listEvents(pool(), a.key)).find((e) => e.eventType === 'HEALED')?.payload).toMatchObject({ by: 'ray' });
   });
 
+  it('a replacement replica that takes longer than ray_recovery_wait_s is left to Ray, not restarted', async () => {
+    const a = await running('slow-start');
+    // STARTING for 8 s: past the 4 s wait, within the 10 s a start may take.
+    ray().loseReplicas('slow-start', 1, 8_000);
+    await reaches(a.key, 'DEGRADED');
+    await reaches(a.key, 'RUNNING', (t) => t.includes('HEALED'));
+    expect(await eventTypes(a.key)).not.toContain('REPAIR_STARTED');
+    expect((await listEvents(pool(), a.key)).find((e) => e.eventType === 'HEALED')?.payload).toMatchObject({ by: 'ray', repair_attempts: 0 });
+  });
+
   it('replicas short past the grace period and not recovered by Ray in time: restarted with a new marker', async () => {
     const a = await running('stuck');
     const [app] = appsOf(a.key);
     const before = ray().replicaIds()[`${app}/${a.modelId}`];
     ray().loseReplicas('stuck', 1, Infinity);
+    const lostAt = Date.now();
     await reaches(a.key, 'DEGRADED');
     await reaches(a.key, 'RUNNING', (t) => t.includes('HEALED'));
     const repair = (await listEvents(pool(), a.key)).find((e) => e.eventType === 'REPAIR_STARTED');
     expect(repair?.payload).toMatchObject({ restart: true, attempt: 1 });
+    // A replica stuck STARTING is given the readiness timeout (10 s), then restarted.
+    expect(repair!.createdAt.getTime() - lostAt).toBeGreaterThanOrEqual(10_000);
     expect(ray().replicaIds()[`${app}/${a.modelId}`]).not.toEqual(before);
   });
 

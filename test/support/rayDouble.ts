@@ -407,7 +407,9 @@ export class RayDouble {
           replicas: (failed ? [] : state.replicaIds).map((id, i) => ({
             ...replica,
             replica_id: id,
-            state: unhealthy ? 'RECOVERING' : ready && i >= lost ? 'RUNNING' : 'STARTING',
+            // A failed health check: Ray replaces the replica (recorded on real Ray: the deployment
+            // UNHEALTHY, its replicas STOPPING and STARTING, until the new one runs).
+            state: unhealthy ? 'STARTING' : ready && i >= lost ? 'RUNNING' : 'STARTING',
           })),
           recent_dead_replicas: [],
         };

@@ -49,6 +49,32 @@ describe('assessCluster on a recorded status', () => {
     expect(kept?.coldStartFailed).toBeUndefined();
   });
 
+  it('says when Ray is starting a replica in place of a failed one, and only then', () => {
+    const status = structuredClone(recorded);
+    const deployment = status.applications['model-A'].deployments['StandInLLMServer:A'];
+    const [running] = deployment.replicas;
+    // What Ray 2.58 showed after a replica's vLLM engine was killed: UNHEALTHY while the replacement starts.
+    Object.assign(deployment, {
+      status: 'UNHEALTHY',
+      status_trigger: 'HEALTH_CHECK_FAILED',
+      message: "A replica's health check failed. This deployment will be UNHEALTHY until the replica recovers or a new deploy happens.",
+      replicas: [{ ...running, state: 'STOPPING' }, { ...running, replica_id: 'new', state: 'STARTING' }],
+    });
+    const [replacing] = assessCluster(status, [model('A')], settings).models;
+    expect(replacing).toMatchObject({ health: 'unhealthy', running: 0, replacing: true });
+    // Nothing starting: a health check failing on a replica Ray keeps, or a deployment Ray gave up on.
+    deployment.replicas = [{ ...running, state: 'RUNNING' }];
+    expect(assessCluster(status, [model('A')], settings).models[0]?.replacing).toBeUndefined();
+    Object.assign(deployment, { status: 'DEPLOY_FAILED', replicas: [{ ...running, state: 'STARTING' }] });
+    expect(assessCluster(status, [model('A')], settings).models[0]?.replacing).toBeUndefined();
+    // Short of replicas while one starts: replacing; short with none starting: not.
+    Object.assign(deployment, { status: 'UPDATING', message: '', replicas: [{ ...running, state: 'STARTING' }] });
+    expect(assessCluster(status, [model('A')], settings).models[0]).toMatchObject({ health: 'short', replacing: true });
+    deployment.replicas = [];
+    expect(assessCluster(status, [model('A')], settings).models[0]).toMatchObject({ health: 'short', running: 0 });
+    expect(assessCluster(status, [model('A')], settings).models[0]?.replacing).toBeUndefined();
+  });
+
   it("judges an autoscaled model against its floor, and shows the autoscaler's target", () => {
     const [a] = assessCluster(recorded, [model('A', { targetReplicas: 0 })], settings).models;
     expect(a).toMatchObject({ health: 'healthy', running: 1, target: 1 });
