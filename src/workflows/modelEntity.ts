@@ -101,13 +101,9 @@ export class ModelEntity {
     };
   }
 
-  /**
-   * What a new request is compared with and built on: the request still waiting, if any;
-   * otherwise what the model stands for now. After a rolled-back change that is the last good
-   * spec, so a scale does not carry the failed change along with it.
-   */
+  /** What a new request is compared with and built on: the spec the model stands for now. */
   private baseSpec(): ServingSpec {
-    return this.s.latest.revision > this.s.handledRevision ? this.s.latest.spec : this.shownSpec();
+    return this.shownSpec();
   }
 
   /** RUNNING, or DEGRADED: its last good revision is what it serves (or should). */
@@ -115,8 +111,16 @@ export class ModelEntity {
     return this.s.state === 'RUNNING' || this.s.state === 'DEGRADED';
   }
 
-  /** A rolled-back model shows the spec that serves, not the one that failed. */
+  /**
+   * The spec the model stands for, which its row shows and its user's quota counts:
+   * - a request still waiting, if any: it holds its user's quota from the moment it was accepted
+   *   (a RUNNING model showing the spec that serves while a larger one waited let the user's next
+   *   request pass the quota);
+   * - otherwise what serves: after a rolled-back change that is the last good spec, not the one
+   *   that failed, so a scale does not carry the failed change along with it.
+   */
   private shownSpec(): ServingSpec {
+    if (this.s.latest.revision > this.s.handledRevision) return this.s.latest.spec;
     return this.serves() && this.s.lastGood ? this.s.lastGood.spec : this.s.latest.spec;
   }
 

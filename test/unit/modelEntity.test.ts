@@ -39,6 +39,21 @@ describe('ModelEntity', () => {
     expect(model.acceptDeploy({ ...failing, num_replicas: 3 }).ack).toMatchObject({ changed: true, revision: 4 }); // a retry of the failed change
   });
 
+  it("shows a request still waiting behind a rollout, so the row and its user's quota count it at once", () => {
+    const model = fresh();
+    model.acceptDeploy(spec(1));
+    const first = model.takeRollout();
+    // A second request with more replicas arrives while the first rolls out...
+    expect(model.acceptDeploy(spec(2)).event?.projection.spec.num_replicas).toBe(2);
+    // ...and the first revision turns RUNNING before the second is taken: the row keeps the waiting spec.
+    model.markRunning(first);
+    expect(model.event('RUNNING', {}).projection).toMatchObject({ state: 'RUNNING', revision: 2, spec: { num_replicas: 2 } });
+    expect(model.view()).toMatchObject({ state: 'RUNNING', spec: { num_replicas: 2 }, serving_revision: 1 });
+    model.takeRollout();
+    model.markRunning({ revision: 2, spec: spec(2), kind: 'deploy' });
+    expect(model.event('RUNNING', {}).projection.spec.num_replicas).toBe(2);
+  });
+
   it('lets the newest spec supersede an older one still queued', () => {
     const model = fresh();
     model.acceptDeploy(spec(1));
