@@ -69,7 +69,8 @@ export function observeClusterActivity(deps: ActivityDependencies) {
  * - the verdict: missing and unhealthy at once; short only once it has lasted the grace period;
  * - whether the row changed (only then is it written);
  * - whether the model's workflow must be told: the verdict differs from what it was last told,
- *   or its state still contradicts the verdict after `remindAfterS` (a lost or ignored notice).
+ *   its state still contradicts the verdict after `remindAfterS` (a lost or ignored notice), or
+ *   Ray's words about a model that is not healthy changed.
  */
 export function nextObservation(
   previous: StoredObservation | null,
@@ -85,18 +86,15 @@ export function nextObservation(
     seen.health === 'healthy' ? null : previous === null ? null : previous.health === 'healthy' ? previousPass : previous.lastHealthyAt;
   // A model never told anything believes what its state says.
   const lastTold: ReportedHealth = previous?.reported ?? (modelState === 'DEGRADED' ? 'degraded' : 'healthy');
-  const verdict: ReportedHealth =
-    seen.health === 'healthy'
-      ? 'healthy'
-      : seen.health === 'missing'
-        ? 'missing'
-        : seen.health === 'unhealthy' || now.getTime() - since.getTime() >= policy.replicaGraceS * 1000
-          ? 'degraded'
-          : // Short, within the grace period: Ray may be replacing a replica; nothing to say yet.
-            lastTold;
+  // Short, within the grace period: Ray may be replacing a replica; nothing to say yet.
+  const withinGrace = seen.health === 'short' && now.getTime() - since.getTime() < policy.replicaGraceS * 1000;
+  const verdict: ReportedHealth = seen.health === 'healthy' ? 'healthy' : seen.health === 'missing' ? 'missing' : withinGrace ? lastTold : 'degraded';
   const stateContradicts = (modelState === 'RUNNING' && verdict !== 'healthy') || (modelState === 'DEGRADED' && verdict === 'healthy');
   const remindDue = !previous?.reportedAt || now.getTime() - previous.reportedAt.getTime() >= policy.remindAfterS * 1000;
-  const notify = verdict !== lastTold || (stateContradicts && remindDue);
+  // A model already told it is degraded hears what Ray says next (a lost node's replica waiting
+  // for GPUs, say): its reason follows Ray's, and its workflow knows when waiting beats a restart.
+  const newWords = verdict !== 'healthy' && !withinGrace && previous !== null && previous.message !== seen.message;
+  const notify = verdict !== lastTold || (stateContradicts && remindDue) || newWords;
   const row: StoredObservation = {
     modelKey: seen.modelKey,
     health: seen.health,

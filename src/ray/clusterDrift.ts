@@ -42,7 +42,7 @@ export interface ModelObservation {
   unscheduled?: boolean;
   /** A model scaled to zero could not start a replica for a request. */
   coldStartFailed?: boolean;
-  /** Ray is starting a replica in place of one that failed (a replica STARTING while short or UNHEALTHY). */
+  /** Ray is starting a replica in place of one that failed (a replica STARTING on a node while short or UNHEALTHY). */
   replacing?: boolean;
 }
 
@@ -59,7 +59,7 @@ interface RawDeployment {
   status_trigger?: string;
   target_num_replicas?: number;
   message?: string;
-  replicas?: Array<{ state?: string }>;
+  replicas?: Array<{ state?: string; node_id?: string | null }>;
 }
 interface RawApp {
   status?: string;
@@ -104,11 +104,14 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     return { ...base, health: 'short', running: 0, message: firstLine(app.message) || `deployment ${entry.deploymentName} not listed (app ${app.status ?? 'unknown'})` };
   }
   const running = (deployment.replicas ?? []).filter((r) => r.state === 'RUNNING').length;
-  // A replica STARTING is Ray's own repair under way (a dead engine's replica replaced: the
-  // deployment UNHEALTHY, its replicas STOPPING and STARTING); restarting the app would begin it
-  // again. A deployment Ray has given up on (DEPLOY_FAILED) is not being repaired.
-  const starting = deployment.status !== 'DEPLOY_FAILED' && (deployment.replicas ?? []).some((r) => r.state === 'STARTING');
-  const replacing = starting ? { replacing: true } : {};
+  // A replica STARTING on a node is Ray's own repair under way (a dead engine's replica replaced:
+  // the deployment UNHEALTHY, its replicas STOPPING and STARTING); restarting the app would begin
+  // it again. One STARTING on no node waits for room (a lost node), which Ray words only for a new
+  // deployment, so a restart is what shows the reason; a deployment Ray gave up on (DEPLOY_FAILED)
+  // is not being repaired. The words change with it, so the model's workflow hears of it.
+  const placedStarting = deployment.status !== 'DEPLOY_FAILED' && (deployment.replicas ?? []).some((r) => r.state === 'STARTING' && r.node_id);
+  const replacing = placedStarting ? { replacing: true } : {};
+  const withReplacement = (message: string) => (placedStarting ? `${message} (Ray is starting a new replica)` : message);
   // An autoscaled model's target moves with its load above its floor (entry.targetReplicas), which is what it must keep.
   const seen = { ...base, target: Math.max(entry.targetReplicas, deployment.target_num_replicas ?? 0) };
   if (deployment.status === 'UNHEALTHY' || deployment.status === 'DEPLOY_FAILED') {
@@ -117,13 +120,13 @@ function observeModel(applications: Record<string, RawApp>, entry: DesiredModel)
     if (entry.targetReplicas === 0 && running === 0 && deployment.status_trigger === 'REPLICA_STARTUP_FAILED') {
       return { ...seen, health: 'unhealthy', running, message: `cold start failed: ${message}`, coldStartFailed: true };
     }
-    return { ...seen, health: 'unhealthy', running, message, ...replacing };
+    return { ...seen, health: 'unhealthy', running, message: withReplacement(message), ...replacing };
   }
   if (running < entry.targetReplicas) {
     const waiting = describeUnscheduledReplicas(deployment.message ?? '');
     if (waiting) return { ...seen, health: 'short', running, message: waiting, unscheduled: true };
     const states = (deployment.replicas ?? []).map((r) => r.state).join(', ');
-    return { ...seen, health: 'short', running, message: firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}`, ...replacing };
+    return { ...seen, health: 'short', running, message: withReplacement(firstLine(deployment.message) || `deployment ${deployment.status ?? 'unknown'}${states ? ` (replicas: ${states})` : ''}`), ...replacing };
   }
   return { ...seen, health: 'healthy', running, message: '' };
 }

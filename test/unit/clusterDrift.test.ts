@@ -62,6 +62,12 @@ describe('assessCluster on a recorded status', () => {
     });
     const [replacing] = assessCluster(status, [model('A')], settings).models;
     expect(replacing).toMatchObject({ health: 'unhealthy', running: 0, replacing: true });
+    expect(replacing?.message).toMatch(/health check failed.*\(Ray is starting a new replica\)$/);
+    // A replica STARTING on no node waits for room (a lost node): not a replacement under way.
+    deployment.replicas = [{ ...running, state: 'STARTING', node_id: null, actor_id: null }];
+    const unplaced = assessCluster(status, [model('A')], settings).models[0];
+    expect(unplaced?.replacing).toBeUndefined();
+    expect(unplaced?.message).not.toMatch(/new replica/);
     // Nothing starting: a health check failing on a replica Ray keeps, or a deployment Ray gave up on.
     deployment.replicas = [{ ...running, state: 'RUNNING' }];
     expect(assessCluster(status, [model('A')], settings).models[0]?.replacing).toBeUndefined();
@@ -204,6 +210,17 @@ describe('nextObservation', () => {
 
   it('tells a DEGRADED model first seen healthy that it is healthy', () => {
     expect(run(['healthy'], () => 'DEGRADED')[0]).toMatchObject({ verdict: 'healthy', notify: true });
+  });
+
+  it("tells a degraded model when Ray's words about it change, once per change", () => {
+    let stored: StoredObservation | null = null;
+    const look = (i: number, message: string) => {
+      const step = nextObservation(stored, { ...seen('unhealthy'), message }, i === 0 ? 'RUNNING' : 'DEGRADED', { now: t(i * 10), previousPass: t(Math.max(0, i - 1) * 10), policy });
+      stored = step.row;
+      return step.notify;
+    };
+    // A lost node: the replica Ray starts elsewhere waits for GPUs, which Ray says after a while.
+    expect([look(0, 'health check failed'), look(1, 'health check failed'), look(2, 'waiting for 2 GPUs'), look(3, 'waiting for 2 GPUs')]).toEqual([true, false, true, false]);
   });
 
   it('never reports a short model within its grace period as healthy to a DEGRADED model', () => {
