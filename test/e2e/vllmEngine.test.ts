@@ -97,9 +97,11 @@ beforeAll(async () => {
   ingress = config.serving.ingress_url;
   await fetch(`${dashboard}/api/serve/applications/`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"applications": []}' });
   // The cluster's reconciler watches the models after RUNNING: a look every 2 s. Ray's own
-  // recovery is waited for 10 s, far less than a vLLM replica takes to load here (one minute or
-  // more): a replacement Ray is starting must still be left to finish, not restarted.
-  config.serving.reconcile = { interval_s: 2, replica_grace_s: 2, ray_recovery_wait_s: 10, remind_after_s: 5 };
+  // recovery is waited for 30 s, less than a vLLM replica takes to load here (45 s to minutes):
+  // a replacement Ray is starting must still be left to finish, not restarted. (Ray names the
+  // replacement's node only once its worker process is up, over 10 s after the kill on a busy
+  // machine; until then it cannot be told from a replica waiting for room.)
+  config.serving.reconcile = { interval_s: 2, replica_grace_s: 2, ray_recovery_wait_s: 30, remind_after_s: 5 };
   stack = await startStack(config, { pollIntervalMs: 500 });
   await startClusterWorkflows(config);
   await ensureUser(stack.pool, ADMIN_USER_ID, true);
