@@ -101,18 +101,14 @@ export class ModelEntity {
     };
   }
 
-  /** What a new request is compared with and built on: the spec the model stands for now. */
-  private baseSpec(): ServingSpec {
-    return this.shownSpec();
-  }
-
   /** RUNNING, or DEGRADED: its last good revision is what it serves (or should). */
   private serves(): boolean {
     return this.s.state === 'RUNNING' || this.s.state === 'DEGRADED';
   }
 
   /**
-   * The spec the model stands for, which its row shows and its user's quota counts:
+   * The spec the model stands for, which its row shows, its user's quota counts and a new request
+   * is compared with and built on:
    * - a request still waiting, if any: it holds its user's quota from the moment it was accepted
    *   (a RUNNING model showing the spec that serves while a larger one waited let the user's next
    *   request pass the quota);
@@ -147,7 +143,7 @@ export class ModelEntity {
   acceptDeploy(spec: ServingSpec): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
     const isFirst = this.s.seq === 0;
-    if (!isFirst && !this.retriable() && sameSpec(spec, this.baseSpec())) return { ack: this.ack(false), event: null };
+    if (!isFirst && !this.retriable() && sameSpec(spec, this.shownSpec())) return { ack: this.ack(false), event: null };
     const revision = isFirst ? 1 : this.s.latest.revision + 1;
     this.s.latest = { revision, spec, kind: 'deploy' };
     this.s.state = 'QUEUED';
@@ -161,7 +157,7 @@ export class ModelEntity {
    */
   acceptScale(request: ScaleRequest): { ack: RequestAck; event: ModelEvent | null } {
     this.assertAcceptsChanges();
-    const base = this.baseSpec();
+    const base = this.shownSpec();
     const scaled = withScale(base, request);
     if (sameSpec(scaled, base) && !this.retriable()) return { ack: this.ack(false), event: null };
     const revision = this.s.latest.revision + 1;

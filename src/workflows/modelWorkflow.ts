@@ -517,10 +517,9 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
    */
   async function leftToRay(first: HealthNotice, startLimitMs: number): Promise<'interrupted' | 'recovered' | 'repair'> {
     const waitMs = (input.rayRecoveryWaitS ?? DEFAULT_RAY_RECOVERY_WAIT_S) * 1000;
-    const leftAt = Date.now();
     let seen = first;
-    let deadline = leftAt + waitMs;
-    const replacingUntil = () => Math.max(deadline, leftAt + startLimitMs);
+    let deadline = Date.now() + waitMs;
+    const replacementDeadline = Date.now() + startLimitMs;
     showState(`replicas ready ${seen.running}/${seen.target}: ${seen.message}; leaving Ray ${first.replacing && startLimitMs > waitMs ? `up to ${startLimitMs / 1000} s to start its replacement` : `${waitMs / 1000} s to recover it`}`);
     for (;;) {
       const before = model.observation;
@@ -538,7 +537,7 @@ export async function modelWorkflow(input: ModelWorkflowInput): Promise<void> {
       }
       // Ray places waiting replicas itself once there is room; a restart would not make any.
       if (latest?.unscheduled) deadline = Date.now() + waitMs;
-      else if (latest?.replacing && Date.now() < replacingUntil() && patched(RAY_REPLACEMENT_WAIT)) deadline = replacingUntil();
+      else if (latest?.replacing && Date.now() < replacementDeadline && patched(RAY_REPLACEMENT_WAIT)) deadline = Math.max(deadline, replacementDeadline);
       else if (Date.now() >= deadline) return 'repair';
     }
   }

@@ -409,7 +409,7 @@ export class RayDouble {
             replica_id: id,
             // A failed health check: Ray replaces the replica (recorded on real Ray: the deployment
             // UNHEALTHY, its replicas STOPPING and STARTING, until the new one runs).
-            state: unhealthy ? 'STARTING' : ready && i >= lost ? 'RUNNING' : 'STARTING',
+            state: !unhealthy && ready && i >= lost ? 'RUNNING' : 'STARTING',
           })),
           recent_dead_replicas: [],
         };
