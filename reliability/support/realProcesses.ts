@@ -1,15 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { RayDouble } from '../../test/support/rayDouble';
 import { ServiceProcess } from '../../test/support/serviceProcess';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /**
  * The API and the worker as their own processes on a task queue and cluster of their own, in
@@ -18,11 +9,12 @@ const freePort = () =>
 export async function startRealProcesses(options: { adminToken: string; env?: Record<string, string> }) {
   const ray = new RayDouble();
   await ray.start();
-  const port = await freePort();
   const tag = randomBytes(3).toString('hex');
   const env = {
     ARGUS_ADMIN_TOKEN: options.adminToken,
-    API_PORT: String(port),
+    // Port 0: the API binds a free port itself. A port probed here and bound later can be taken in
+    // between by a test running in parallel (or an outgoing connection's ephemeral port).
+    API_PORT: '0',
     ARGUS_TASK_QUEUE: `processes-${tag}`,
     ARGUS_CLUSTER_ID: `processes-${tag}`,
     RAY_DASHBOARD_URL: ray.url,
@@ -32,6 +24,7 @@ export async function startRealProcesses(options: { adminToken: string; env?: Re
   const api = new ServiceProcess('api', env);
   const worker = new ServiceProcess('worker', env);
   await Promise.all([api.start(), worker.start()]);
+  const port = Number(api.readyFields().port);
   return {
     ray,
     api,

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { ensureUser } from '../db/users';
@@ -8,6 +9,7 @@ import { createApp } from './app';
 import { createApiMetrics } from '../observability/metrics/apiMetrics';
 import { serveMetrics } from '../observability/metrics/metricsServer';
 import { startTracing } from '../observability/tracing';
+import { listen } from '../net/listen';
 
 async function main() {
   const config = loadConfig();
@@ -18,10 +20,10 @@ async function main() {
   await ensureUser(pool, ADMIN_USER_ID, true);
   const temporal = await connectTemporalClient(config);
   const metrics = createApiMetrics(pool);
-  const server = createApp({ config, pool, temporal, adminToken, metrics }).listen(config.api.port, () => {
-    logger.info({ port: config.api.port }, 'API listening');
-  });
-  const metricsServer = config.api.metrics_port === null ? null : await serveMetrics(metrics.registry, config.api.metrics_port);
+  const server = http.createServer(createApp({ config, pool, temporal, adminToken, metrics }));
+  const port = await listen(server, config.api.port, undefined, 'API_PORT');
+  const metricsServer = config.api.metrics_port === null ? null : await serveMetrics(metrics.registry, config.api.metrics_port, 'ARGUS_API_METRICS_PORT');
+  logger.info({ port }, 'API listening');
   const stop = () => {
     metricsServer?.close();
     server.close(() => void Promise.all([pool.end(), temporal.connection.close()]).then(() => process.exit(0)));

@@ -56,7 +56,8 @@ const configSchema = z
   .object({
     api: z
       .object({
-        port: z.coerce.number().int().min(1).max(65535),
+        /** 0: any free port (the "API listening" log line names it). */
+        port: z.coerce.number().int().min(0).max(65535),
         /** Authenticated requests per token and minute; 0 turns the limit off. */
         rate_limit_per_minute: z.coerce.number().int().min(0).default(600),
         /**

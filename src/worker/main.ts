@@ -14,8 +14,8 @@ async function main() {
   const pool = createPool(config.database.url);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker(config, pool, connection, { tracing });
+  const metrics = config.worker.metrics_port === null ? null : await serveMetrics(workerMetricsRegistry(pool, config.serving.cluster_id), config.worker.metrics_port, 'ARGUS_WORKER_METRICS_PORT');
   logger.info({ taskQueue: config.temporal.task_queue }, 'worker running');
-  const metrics = config.worker.metrics_port === null ? null : await serveMetrics(workerMetricsRegistry(pool, config.serving.cluster_id), config.worker.metrics_port);
   const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finish
   // The cluster's own workflows: the layout migration (a cluster left in the previous release's
   // single-app layout is moved) and the reconciler that keeps every model served after RUNNING.

@@ -76,6 +76,13 @@ export class ServiceProcess {
     clearTimeout(timer);
   }
 
+  /** The fields of the line that announced readiness (the API's names its port). */
+  readyFields(): Record<string, unknown> {
+    const line = this.lines.find((l) => l.includes(READY[this.name]));
+    if (!line) throw new Error(`the ${this.name} process has not announced readiness`);
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
   /** Every line written to stdout and stderr since the last start. */
   get lines(): string[] {
     return this.output.split('\n').filter(Boolean);
