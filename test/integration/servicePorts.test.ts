@@ -23,34 +23,41 @@ afterAll(async () => {
   await new Promise<void>((resolve) => holder.close(() => resolve()));
 });
 
+/** Every process a case starts, stopped after it even when it wrongly started. */
+const started: ServiceProcess[] = [];
+const service = (...args: ConstructorParameters<typeof ServiceProcess>) => {
+  const child = new ServiceProcess(...args);
+  started.push(child);
+  return child;
+};
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+});
+
 describe('service ports', () => {
   it('stops the API with the port and API_PORT named when another process holds its port', async () => {
-    const api = new ServiceProcess('api', { ...admin, API_PORT: String(heldPort) });
+    const api = service('api', { ...admin, API_PORT: String(heldPort) });
     await expect(api.start()).rejects.toThrow(`cannot listen on port ${heldPort}: another process already listens there (choose another port with API_PORT)`);
   });
 
   it('stops the API when its metrics port is taken, naming ARGUS_API_METRICS_PORT', async () => {
-    const api = new ServiceProcess('api', { ...admin, API_PORT: '0', ARGUS_API_METRICS_PORT: String(heldPort) });
+    const api = service('api', { ...admin, API_PORT: '0', ARGUS_API_METRICS_PORT: String(heldPort) });
     await expect(api.start()).rejects.toThrow(`cannot listen on port ${heldPort}: another process already listens there (choose another port with ARGUS_API_METRICS_PORT)`);
   });
 
   it('stops the worker when its metrics port is taken, naming ARGUS_WORKER_METRICS_PORT', async () => {
     const tag = randomBytes(3).toString('hex');
-    const worker = new ServiceProcess('worker', { ARGUS_WORKER_METRICS_PORT: String(heldPort), ARGUS_TASK_QUEUE: `ports-${tag}`, ARGUS_CLUSTER_ID: `ports-${tag}` });
+    const worker = service('worker', { ARGUS_WORKER_METRICS_PORT: String(heldPort), ARGUS_TASK_QUEUE: `ports-${tag}`, ARGUS_CLUSTER_ID: `ports-${tag}` });
     await expect(worker.start()).rejects.toThrow(`cannot listen on port ${heldPort}: another process already listens there (choose another port with ARGUS_WORKER_METRICS_PORT)`);
   });
 
   it('binds a free port when API_PORT is 0 and names it in its "API listening" line', async () => {
-    const api = new ServiceProcess('api', { ...admin, API_PORT: '0' });
+    const api = service('api', { ...admin, API_PORT: '0' });
     await api.start();
-    try {
-      const port = Number(api.readyFields().port);
-      expect(port).toBeGreaterThan(0);
-      expect(port).not.toBe(heldPort);
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-      expect(health.status).toBe(200);
-    } finally {
-      await api.stop();
-    }
+    const port = Number(api.readyFields().port);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(heldPort);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
   });
 });
