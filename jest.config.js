@@ -20,6 +20,9 @@ module.exports = {
     { displayName: 'e2e', testEnvironment: 'node', transform: tsJest, testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
   maxWorkers: 1,
+  // Names (and stops) what the tests left open, so a forgotten process cannot hang the run.
+  globalTeardown: '<rootDir>/test/support/leftoverHandles.ts',
+  transform: tsJest,
   // Jest takes this only here, for every project; the reliability project raises it for itself.
   testTimeout: 300000,
 };

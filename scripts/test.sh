@@ -29,7 +29,9 @@ export LOG_LEVEL=${LOG_LEVEL:-error}
 export ARGUS_TEST_PYTHON="$(pwd)/.venv/bin/python"
 export ARGUS_TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT
 status=0
-npx jest --ci --json --outputFile="$STATE_DIR/jest-results.json" "$@" || status=$?
+# --forceExit: something a test left open must not hold the run until CI's time limit; Jest's
+# global teardown (test/support/leftoverHandles.ts) names it first and kills leftover processes.
+npx jest --ci --forceExit --json --outputFile="$STATE_DIR/jest-results.json" "$@" || status=$?
 
 # The Python side: the ingress and builders Ray nodes import (python/argus_serve), unit tests and
 # tests against the real Serve instance started above. Skipped when jest was given a filter.

@@ -21,6 +21,7 @@ const env = useDoubleStack();
 let tracing: Tracing;
 let worker: Worker;
 let running: Promise<void>;
+let connection: NativeConnection;
 let http: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {
@@ -28,7 +29,7 @@ beforeAll(async () => {
   // A traced worker and API of their own, on a task queue of their own, beside the stack's.
   const config = structuredClone(env.stack.config);
   config.temporal.task_queue = 'traced-models';
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  connection = await NativeConnection.connect({ address: config.temporal.address });
   worker = await createWorker(config, env.stack.pool, connection, { tracing, pollIntervalMs: 100 });
   running = worker.run();
   const client = new Client({ connection: env.stack.client.connection, namespace: config.temporal.namespace, interceptors: { workflow: tracingClientInterceptors() } });
@@ -39,6 +40,7 @@ afterAll(async () => {
   await http?.close();
   worker?.shutdown();
   await running;
+  await connection?.close();
   await tracing?.shutdown();
 });
 
