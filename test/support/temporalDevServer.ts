@@ -27,9 +27,24 @@ export class TemporalDevServer {
 
   constructor(private readonly dynamicConfig: Record<string, string | number> = {}) {}
 
-  async start(timeoutMs = 60_000): Promise<void> {
+  /**
+   * The CLI takes only an explicit port, so a free one is probed first; another process can bind
+   * it before the server does, so a start that finds its port taken tries again on a new one.
+   */
+  async start(timeoutMs = 60_000, attempts = 3): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce(timeoutMs);
+      } catch (err) {
+        if (attempt >= attempts || !/address already in use/i.test(this.output)) throw err;
+      }
+    }
+  }
+
+  private async startOnce(timeoutMs: number): Promise<void> {
     const port = await freePort();
     this.address = `127.0.0.1:${port}`;
+    this.output = '';
     const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', 'default', '--log-level', 'error'];
     for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
     // The settings every server of this product runs with, then the test's own.
