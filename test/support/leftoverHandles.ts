@@ -29,6 +29,7 @@ interface Handle {
   address?: () => unknown;
   remoteAddress?: string;
   remotePort?: number;
+  server?: unknown;
 }
 
 /**
@@ -50,7 +51,11 @@ function describe(handle: Handle): string | null {
   const kind = handle.constructor.name;
   if (kind === 'ChildProcess') return handle.exitCode === null ? `process ${handle.pid} (${(handle.spawnargs ?? []).join(' ')})` : null;
   if (kind === 'Server') return `server ${JSON.stringify(handle.address?.() ?? null)}`;
-  if (kind === 'Socket') return handle.remoteAddress ? `connection to ${handle.remoteAddress}:${handle.remotePort}` : 'pipe';
+  if (kind === 'Socket') {
+    if (handle.remoteAddress) return `connection to ${handle.remoteAddress}:${handle.remotePort}`;
+    // A connection a test's server accepted, its peer already gone, or a child process's stdio.
+    return handle.server ? 'a connection accepted by a server of a test' : 'pipe';
+  }
   return kind;
 }
 
