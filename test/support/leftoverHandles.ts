@@ -23,9 +23,6 @@ export default function leftoverHandles(): void {
 interface Handle {
   constructor: { name: string };
   _handle?: { hasRef?: () => boolean } | null;
-  pid?: number;
-  spawnargs?: string[];
-  exitCode?: number | null;
   address?: () => unknown;
   remoteAddress?: string;
   remotePort?: number;
@@ -49,7 +46,7 @@ function holdsTheProcess(handle: Handle): boolean {
 
 function describe(handle: Handle): string | null {
   const kind = handle.constructor.name;
-  if (kind === 'ChildProcess') return handle.exitCode === null ? `process ${handle.pid} (${(handle.spawnargs ?? []).join(' ')})` : null;
+  if (kind === 'ChildProcess') return null; // named, with its command line, as it is killed
   if (kind === 'Server') return `server ${JSON.stringify(handle.address?.() ?? null)}`;
   if (kind === 'Socket') {
     if (handle.remoteAddress) return `connection to ${handle.remoteAddress}:${handle.remotePort}`;
